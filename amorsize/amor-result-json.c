@@ -1,0 +1,474 @@
+/* amor-result-json.c: a plan to JSON and back
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <math.h>
+#include <stdlib.h>
+#include <errno.h>
+
+#include <json-glib/json-glib.h>
+
+#include "amor-error.h"
+#include "amor-result-private.h"
+
+#define FORMAT_NAME    "amorsize-result"
+#define FORMAT_VERSION 1
+
+static const char *schedule_nicks[] = { "serial", "fixed", "guided" };
+
+static void
+add_uint64 (JsonBuilder *b,
+            const char  *name,
+            guint64      value)
+{
+  json_builder_set_member_name (b, name);
+  /* JSON readers keep integers as int64: larger values travel as text. */
+  if (value <= G_MAXINT64)
+    json_builder_add_int_value (b, (gint64) value);
+  else
+    {
+      char buf[32];
+      g_snprintf (buf, sizeof buf, "%" G_GUINT64_FORMAT, value);
+      json_builder_add_string_value (b, buf);
+    }
+}
+
+static void
+add_double (JsonBuilder *b,
+            const char  *name,
+            double       value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_double_value (b, value);
+}
+
+static void
+add_strv (JsonBuilder *b,
+          const char  *name,
+          GStrv        strv)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
+    json_builder_add_string_value (b, strv[i]);
+  json_builder_end_array (b);
+}
+
+char *
+amor_plan_to_json (const AmorPlan *p)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "format");
+  json_builder_add_string_value (b, FORMAT_NAME);
+  json_builder_set_member_name (b, "version");
+  json_builder_add_int_value (b, FORMAT_VERSION);
+
+  json_builder_set_member_name (b, "workload");
+  json_builder_begin_object (b);
+  add_uint64 (b, "n_items", p->n_items);
+  add_uint64 (b, "n_samples", p->n_samples);
+  add_double (b, "mean", p->mean);
+  add_double (b, "cv", p->cv);
+  json_builder_set_member_name (b, "is_heterogeneous");
+  json_builder_add_boolean_value (b, p->is_heterogeneous);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "system");
+  json_builder_begin_object (b);
+  add_uint64 (b, "n_cpus", p->n_cpus);
+  add_uint64 (b, "n_physical_cores", p->n_physical_cores);
+  add_uint64 (b, "available_memory", p->available_memory);
+  add_double (b, "fork_join_cost", p->fork_join_cost);
+  add_double (b, "dispatch_cost", p->dispatch_cost);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "plan");
+  json_builder_begin_object (b);
+  add_uint64 (b, "n_workers", p->n_workers);
+  add_uint64 (b, "chunk_size", p->chunk_size);
+  add_uint64 (b, "base_chunk_size", p->base_chunk_size);
+  add_double (b, "chunk_factor", p->chunk_factor);
+  json_builder_set_member_name (b, "schedule");
+  json_builder_add_string_value (b, schedule_nicks[p->schedule]);
+  add_double (b, "min_speedup", p->min_speedup);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "estimate");
+  json_builder_begin_object (b);
+  add_double (b, "speedup", p->estimated_speedup);
+  add_double (b, "serial_time", p->estimated_serial_time);
+  add_double (b, "parallel_time", p->estimated_parallel_time);
+  add_double (b, "fork_join_overhead", p->fork_join_overhead);
+  add_double (b, "dispatch_overhead", p->dispatch_overhead);
+  add_double (b, "imbalance_overhead", p->imbalance_overhead);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, p->reason != NULL ? p->reason : "");
+  add_strv (b, "warnings", p->warnings);
+  add_strv (b, "constraints", p->constraints);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  return json_generator_to_data (gen, NULL);
+}
+
+/* Reading: every accessor checks presence and type, and names the member
+ * in its error. */
+
+static JsonNode *
+get_member (JsonObject  *obj,
+            const char  *section,
+            const char  *name,
+            GError     **error)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+
+  if (node == NULL)
+    g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                 "The result JSON has no member “%s%s%s”",
+                 section ? section : "", section ? "." : "", name);
+  return node;
+}
+
+static gboolean
+read_object (JsonObject  *parent,
+             const char  *name,
+             JsonObject **out,
+             GError     **error)
+{
+  JsonNode *node = get_member (parent, NULL, name, error);
+
+  if (node == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "The result JSON member “%s” is not an object", name);
+      return FALSE;
+    }
+  *out = json_node_get_object (node);
+  return TRUE;
+}
+
+static gboolean
+read_uint64 (JsonObject  *obj,
+             const char  *section,
+             const char  *name,
+             guint64      max,
+             guint64     *out,
+             GError     **error)
+{
+  JsonNode *node = get_member (obj, section, name, error);
+  GType type;
+
+  if (node == NULL)
+    return FALSE;
+
+  type = JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node) : G_TYPE_INVALID;
+  if (type == G_TYPE_INT64)
+    {
+      gint64 v = json_node_get_int (node);
+      if (v < 0 || (guint64) v > max)
+        goto out_of_range;
+      *out = (guint64) v;
+      return TRUE;
+    }
+  if (type == G_TYPE_STRING)
+    {
+      const char *text = json_node_get_string (node);
+      guint64 v;
+
+      if (g_ascii_string_to_unsigned (text, 10, 0, max, &v, NULL))
+        {
+          *out = v;
+          return TRUE;
+        }
+      goto out_of_range;
+    }
+
+  g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+               "The result JSON member “%s.%s” is not an integer", section, name);
+  return FALSE;
+
+out_of_range:
+  g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+               "The result JSON member “%s.%s” is out of range (0 to %" G_GUINT64_FORMAT ")",
+               section, name, max);
+  return FALSE;
+}
+
+static gboolean
+read_uint (JsonObject  *obj,
+           const char  *section,
+           const char  *name,
+           guint       *out,
+           GError     **error)
+{
+  guint64 v;
+
+  if (!read_uint64 (obj, section, name, G_MAXUINT, &v, error))
+    return FALSE;
+  *out = (guint) v;
+  return TRUE;
+}
+
+static gboolean
+read_double (JsonObject  *obj,
+             const char  *section,
+             const char  *name,
+             double      *out,
+             GError     **error)
+{
+  JsonNode *node = get_member (obj, section, name, error);
+  GType type;
+  double v;
+
+  if (node == NULL)
+    return FALSE;
+
+  type = JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node) : G_TYPE_INVALID;
+  if (type == G_TYPE_DOUBLE)
+    v = json_node_get_double (node);
+  else if (type == G_TYPE_INT64)
+    v = (double) json_node_get_int (node);
+  else
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "The result JSON member “%s.%s” is not a number", section, name);
+      return FALSE;
+    }
+
+  if (!isfinite (v) || v < 0.0)
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "The result JSON member “%s.%s” must be a finite number, not negative",
+                   section, name);
+      return FALSE;
+    }
+  *out = v;
+  return TRUE;
+}
+
+static gboolean
+read_boolean (JsonObject  *obj,
+              const char  *section,
+              const char  *name,
+              gboolean    *out,
+              GError     **error)
+{
+  JsonNode *node = get_member (obj, section, name, error);
+
+  if (node == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "The result JSON member “%s.%s” is not a boolean", section, name);
+      return FALSE;
+    }
+  *out = json_node_get_boolean (node);
+  return TRUE;
+}
+
+static gboolean
+read_string (JsonObject  *obj,
+             const char  *name,
+             const char **out,
+             GError     **error)
+{
+  JsonNode *node = get_member (obj, NULL, name, error);
+
+  if (node == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "The result JSON member “%s” is not a string", name);
+      return FALSE;
+    }
+  *out = json_node_get_string (node);
+  return TRUE;
+}
+
+static gboolean
+read_strv (JsonObject  *obj,
+           const char  *name,
+           GStrv       *out,
+           GError     **error)
+{
+  JsonNode *node = get_member (obj, NULL, name, error);
+  g_autoptr(GStrvBuilder) builder = NULL;
+  JsonArray *array;
+
+  if (node == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "The result JSON member “%s” is not an array", name);
+      return FALSE;
+    }
+
+  array = json_node_get_array (node);
+  builder = g_strv_builder_new ();
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+
+      if (!JSON_NODE_HOLDS_VALUE (element) ||
+          json_node_get_value_type (element) != G_TYPE_STRING)
+        {
+          g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                       "The result JSON member “%s” has an element that is not a string",
+                       name);
+          return FALSE;
+        }
+      g_strv_builder_add (builder, json_node_get_string (element));
+    }
+
+  *out = g_strv_builder_end (builder);
+  return TRUE;
+}
+
+static gboolean
+invalid (GError     **error,
+         const char  *message)
+{
+  g_set_error_literal (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA, message);
+  return FALSE;
+}
+
+gboolean
+amor_plan_from_json (const char  *json,
+                     AmorPlan    *p,
+                     GError     **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) parse_error = NULL;
+  JsonObject *root, *workload, *system, *plan, *estimate;
+  const char *format, *schedule, *reason;
+  JsonNode *node;
+  gint64 version;
+  guint s;
+
+  if (!json_parser_load_from_data (parser, json, -1, &parse_error))
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_PARSE,
+                   "The result JSON cannot be parsed: %s", parse_error->message);
+      return FALSE;
+    }
+
+  node = json_parser_get_root (parser);
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return invalid (error, "The result JSON is not an object");
+  root = json_node_get_object (node);
+
+  if (!read_string (root, "format", &format, error))
+    return FALSE;
+  if (g_strcmp0 (format, FORMAT_NAME) != 0)
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "The JSON is not an amorsize result (format “%s”, expected “%s”)",
+                   format, FORMAT_NAME);
+      return FALSE;
+    }
+
+  node = get_member (root, NULL, "version", error);
+  if (node == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return invalid (error, "The result JSON member “version” is not an integer");
+  version = json_node_get_int (node);
+  if (version > FORMAT_VERSION)
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_UNSUPPORTED_VERSION,
+                   "The result JSON has format version %" G_GINT64_FORMAT
+                   "; this amorsize reads version %d and older",
+                   version, FORMAT_VERSION);
+      return FALSE;
+    }
+  if (version < 1)
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "The result JSON has an invalid format version %" G_GINT64_FORMAT,
+                   version);
+      return FALSE;
+    }
+
+  if (!read_object (root, "workload", &workload, error) ||
+      !read_object (root, "system", &system, error) ||
+      !read_object (root, "plan", &plan, error) ||
+      !read_object (root, "estimate", &estimate, error))
+    return FALSE;
+
+  if (!read_uint64 (workload, "workload", "n_items", G_MAXUINT64, &p->n_items, error) ||
+      !read_uint (workload, "workload", "n_samples", &p->n_samples, error) ||
+      !read_double (workload, "workload", "mean", &p->mean, error) ||
+      !read_double (workload, "workload", "cv", &p->cv, error) ||
+      !read_boolean (workload, "workload", "is_heterogeneous", &p->is_heterogeneous, error) ||
+      !read_uint (system, "system", "n_cpus", &p->n_cpus, error) ||
+      !read_uint (system, "system", "n_physical_cores", &p->n_physical_cores, error) ||
+      !read_uint64 (system, "system", "available_memory", G_MAXUINT64, &p->available_memory, error) ||
+      !read_double (system, "system", "fork_join_cost", &p->fork_join_cost, error) ||
+      !read_double (system, "system", "dispatch_cost", &p->dispatch_cost, error) ||
+      !read_uint (plan, "plan", "n_workers", &p->n_workers, error) ||
+      !read_uint64 (plan, "plan", "chunk_size", G_MAXUINT64, &p->chunk_size, error) ||
+      !read_uint64 (plan, "plan", "base_chunk_size", G_MAXUINT64, &p->base_chunk_size, error) ||
+      !read_double (plan, "plan", "chunk_factor", &p->chunk_factor, error) ||
+      !read_double (plan, "plan", "min_speedup", &p->min_speedup, error) ||
+      !read_double (estimate, "estimate", "speedup", &p->estimated_speedup, error) ||
+      !read_double (estimate, "estimate", "serial_time", &p->estimated_serial_time, error) ||
+      !read_double (estimate, "estimate", "parallel_time", &p->estimated_parallel_time, error) ||
+      !read_double (estimate, "estimate", "fork_join_overhead", &p->fork_join_overhead, error) ||
+      !read_double (estimate, "estimate", "dispatch_overhead", &p->dispatch_overhead, error) ||
+      !read_double (estimate, "estimate", "imbalance_overhead", &p->imbalance_overhead, error))
+    return FALSE;
+
+  node = get_member (plan, "plan", "schedule", error);
+  if (node == NULL)
+    return FALSE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return invalid (error, "The result JSON member “plan.schedule” is not a string");
+  schedule = json_node_get_string (node);
+  for (s = 0; s < G_N_ELEMENTS (schedule_nicks); s++)
+    if (g_strcmp0 (schedule, schedule_nicks[s]) == 0)
+      break;
+  if (s == G_N_ELEMENTS (schedule_nicks))
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "The result JSON member “plan.schedule” is “%s”; "
+                   "expected “serial”, “fixed” or “guided”", schedule);
+      return FALSE;
+    }
+  p->schedule = (AmorSchedule) s;
+
+  if (!read_string (root, "reason", &reason, error))
+    return FALSE;
+  p->reason = g_strdup (reason);
+  if (!read_strv (root, "warnings", &p->warnings, error) ||
+      !read_strv (root, "constraints", &p->constraints, error))
+    return FALSE;
+
+  /* The plan must be runnable. */
+  if (p->n_workers < 1)
+    return invalid (error, "The result JSON member “plan.n_workers” must be at least 1");
+  if (p->n_items > 0 && p->chunk_size < 1)
+    return invalid (error, "The result JSON member “plan.chunk_size” must be at least 1");
+  if (p->schedule == AMOR_SCHEDULE_SERIAL && p->n_workers != 1)
+    return invalid (error, "The result JSON has a serial schedule with more than one worker");
+  if (p->chunk_factor <= 0.0 || p->chunk_factor > 1.0)
+    return invalid (error, "The result JSON member “plan.chunk_factor” must be in (0, 1]");
+  if (p->is_heterogeneous != (p->cv > 0.5))
+    return invalid (error, "The result JSON member “workload.is_heterogeneous” "
+                           "contradicts “workload.cv” (heterogeneous means CV > 0.5)");
+
+  return TRUE;
+}
