@@ -29,8 +29,13 @@
  * T(n) = N·mean / n                           compute
  *      + F · (n − 1) / max (1, P − 1)          fork-join
  *      + D · ceil (N / k) / n                  dispatch
- *      + (n − 1) / (2n) · k·mean · (1 + CV/√k) imbalance
+ *      + I(n)                                  imbalance
  * ```
+ *
+ * The imbalance blends, by u = min (1, CV), the idle time of a part-filled
+ * last round of equal chunks, `(ceil (C / n) − C / n) · k·mean` for C
+ * chunks, and the random tail of chunks of varying cost,
+ * `(n − 1) / (2n) · k·mean · (1 + CV / √k)`.
  *
  * where P is the number of usable CPUs, F and D the system's fork-join and
  * dispatch costs, and k the chunk size: `target-chunk-duration / mean`
@@ -352,8 +357,21 @@ model_time (guint64    n_items,
 
   t->fork_join = fork_join_cost * (double) (n - 1) / (double) MAX (1, n_cpus - 1);
   t->dispatch = dispatch_cost * n_chunks / (double) n;
-  t->imbalance = (double) (n - 1) / (2.0 * n) * (double) k * mean *
-                 (1.0 + cv / sqrt ((double) k));
+  {
+    /* Equal chunks leave the last round part-filled: with C chunks the
+     * slowest worker runs ceil (C / n) of them while the average is C / n.
+     * Chunks of varying cost finish at random instead: about half a chunk
+     * of idle time per worker, widened by the chunk's own spread
+     * (CV / √k). The CV blends the two (capped at 1). */
+    double chunk_time = (double) k * mean;
+    double rounds = ceil (n_chunks / n);
+    double quantised = (rounds - n_chunks / n) * chunk_time;
+    double random = (double) (n - 1) / (2.0 * n) * chunk_time *
+                    (1.0 + cv / sqrt ((double) k));
+    double u = MIN (1.0, cv);
+
+    t->imbalance = (1.0 - u) * quantised + u * random;
+  }
   t->total = serial / n + t->fork_join + t->dispatch + t->imbalance;
 }
 
@@ -387,9 +405,9 @@ amor_optimizer_plan (AmorOptimizer *self,
   g_autofree char *mean_text = NULL;
   g_autofree char *work_text = NULL;
   double serial;
-  guint64 k0, k, n_chunks;
+  guint64 k0, k;
   guint cap, cpu_cap, best_n;
-  guint64 chunk_cap, memory_cap = G_MAXUINT64;
+  guint64 memory_cap = G_MAXUINT64;
   ModelTime best = { 0 };
   gboolean serial_plan = FALSE;
 
@@ -477,15 +495,14 @@ amor_optimizer_plan (AmorOptimizer *self,
       g_strdup_printf ("The CV %.2f is only slightly variable (0.3–0.5): the chunk "
                        "is not reduced.", p.cv));
 
-  /* The worker cap. */
-  n_chunks = ceil_div (n_items, k);
+  /* The worker cap. The chunk shrinks to ceil (N / n) for n workers, so
+   * n never exceeds the number of chunks, and the item count caps n. */
   cpu_cap = p.n_cpus;
-  chunk_cap = n_chunks;
   cap = cpu_cap;
   if (self->max_workers > 0)
     cap = MIN (cap, self->max_workers);
-  if (chunk_cap < cap)
-    cap = (guint) chunk_cap;
+  if (n_items < cap)
+    cap = (guint) n_items;
   if (self->item_memory > 0)
     {
       memory_cap = MAX (1, p.available_memory / self->item_memory);
@@ -500,11 +517,10 @@ amor_optimizer_plan (AmorOptimizer *self,
   if (self->max_workers > 0 && cap == self->max_workers && self->max_workers < cpu_cap)
     builder_take (constraints,
       g_strdup_printf ("At most %u workers: the max-workers option.", self->max_workers));
-  if (cap == chunk_cap && chunk_cap < cpu_cap)
+  if (cap == n_items && n_items < cpu_cap)
     builder_take (constraints,
-      g_strdup_printf ("At most %" G_GUINT64_FORMAT " workers: %" G_GUINT64_FORMAT
-                       " items make only %" G_GUINT64_FORMAT " chunks of %" G_GUINT64_FORMAT ".",
-                       chunk_cap, n_items, n_chunks, k));
+      g_strdup_printf ("At most %" G_GUINT64_FORMAT " workers: there are only %"
+                       G_GUINT64_FORMAT " items.", n_items, n_items));
   if (self->item_memory > 0 && cap == memory_cap && memory_cap < cpu_cap)
     builder_take (constraints,
       g_strdup_printf ("At most %" G_GUINT64_FORMAT " workers: the available memory "
@@ -538,16 +554,20 @@ amor_optimizer_plan (AmorOptimizer *self,
       /* No parallel count beats the loop (or only one worker is allowed). */
       if (cap == 1 && cpu_cap == 1)
         p.reason = g_strdup ("1 usable CPU: there is nothing to run in parallel on");
-      else if (cap == 1 && chunk_cap == 1)
-        p.reason = g_strdup_printf ("all %" G_GUINT64_FORMAT " items of %s fit in one "
-                                    "chunk (%s of work): too little work to split",
-                                    n_items, mean_text, work_text);
       else if (cap == 1)
-        p.reason = g_strdup_printf ("only 1 worker is allowed: running serially");
+        p.reason = g_strdup ("only 1 worker is allowed: running serially");
       else
-        p.reason = g_strdup_printf ("estimated 1.00× < %.2f×: %" G_GUINT64_FORMAT
-                                    " items of %s are too little work to split",
-                                    self->min_speedup, n_items, mean_text);
+        {
+          /* Say by how much the best parallel count fell short. */
+          ModelTime two;
+
+          model_time (n_items, p.mean, p.cv, p.n_cpus, p.fork_join_cost,
+                      p.dispatch_cost, k, 2, &two);
+          p.reason = g_strdup_printf ("estimated %.2f× < %.2f×: %" G_GUINT64_FORMAT
+                                      " items of %s are too little work to split",
+                                      serial / two.total, self->min_speedup,
+                                      n_items, mean_text);
+        }
       serial_plan = TRUE;
     }
   else if (serial / best.total < self->min_speedup)

@@ -184,14 +184,17 @@ read_uint64 (JsonObject  *obj,
   if (type == G_TYPE_STRING)
     {
       const char *text = json_node_get_string (node);
+      g_autoptr(GError) number_error = NULL;
       guint64 v;
 
-      if (g_ascii_string_to_unsigned (text, 10, 0, max, &v, NULL))
+      if (g_ascii_string_to_unsigned (text, 10, 0, max, &v, &number_error))
         {
           *out = v;
           return TRUE;
         }
-      goto out_of_range;
+      if (g_error_matches (number_error, G_NUMBER_PARSER_ERROR,
+                           G_NUMBER_PARSER_ERROR_OUT_OF_BOUNDS))
+        goto out_of_range;
     }
 
   g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
