@@ -5,18 +5,31 @@
 
 #include "amor-pool-private.h"
 
+/* One team: lives on the stack of the thread that started it (worker 0),
+ * which returns only once @pending reached zero. */
 typedef struct
 {
   AmorTeamFunc func;
   gpointer     data;
-  gint         pending;  /* workers that have not returned yet (atomic) */
+  gint         pending;  /* workers still to be waited for (atomic) */
   GMutex       mutex;
   GCond        cond;
   gboolean     done;
 } AmorTeam;
 
+enum {
+  AMOR_TASK_QUEUED,
+  AMOR_TASK_RUNNING,
+  AMOR_TASK_SKIPPED,
+};
+
+/* One worker of a team, as pushed to the pool. Shared by the pool thread
+ * that takes it and (for an elastic team) worker 0, which may skip it while
+ * it is still queued; whichever lets go last frees it. */
 typedef struct
 {
+  gint      ref_count;  /* atomic */
+  gint      state;      /* AMOR_TASK_*, atomic */
   AmorTeam *team;
   guint     worker;
 } AmorTeamTask;
@@ -31,6 +44,15 @@ amor_pool_in_team (void)
   return GPOINTER_TO_INT (g_private_get (&in_team_key)) != 0;
 }
 
+static void
+amor_team_task_unref (AmorTeamTask *task)
+{
+  if (g_atomic_int_dec_and_test (&task->ref_count))
+    g_free (task);
+}
+
+/* The last worker out wakes worker 0. Nothing may touch @team after the
+ * decrement unless it was the last: worker 0 may return at once. */
 static void
 amor_team_worker_done (AmorTeam *team)
 {
@@ -48,14 +70,18 @@ amor_pool_thread_func (gpointer task_data,
                        gpointer pool_data)
 {
   AmorTeamTask *task = task_data;
-  AmorTeam *team = task->team;
 
-  g_private_set (&in_team_key, GINT_TO_POINTER (1));
-  team->func (task->worker, team->data);
-  g_private_set (&in_team_key, GINT_TO_POINTER (0));
+  if (g_atomic_int_compare_and_exchange (&task->state, AMOR_TASK_QUEUED, AMOR_TASK_RUNNING))
+    {
+      AmorTeam *team = task->team;
 
-  g_free (task);
-  amor_team_worker_done (team);
+      g_private_set (&in_team_key, GINT_TO_POINTER (1));
+      team->func (task->worker, team->data);
+      g_private_set (&in_team_key, GINT_TO_POINTER (0));
+      amor_team_worker_done (team);
+    }
+
+  amor_team_task_unref (task);
 }
 
 static GThreadPool *
@@ -89,27 +115,36 @@ amor_pool_get_max_threads (void)
   return pool_max_threads;
 }
 
-void
-amor_pool_run_team (guint        n_workers,
-                    AmorTeamFunc func,
-                    gpointer     data)
+static guint
+amor_pool_run_team_internal (guint        n_workers,
+                             AmorTeamFunc func,
+                             gpointer     data,
+                             gboolean     elastic)
 {
   AmorTeam team = { 0 };
-  gboolean was_in_team;
+  AmorTeamTask **tasks;
+  GThreadPool *threads;
+  guint n_ran = n_workers;
 
-  g_return_if_fail (n_workers >= 1);
-  g_return_if_fail (func != NULL);
-
-  was_in_team = amor_pool_in_team ();
-
-  if (n_workers == 1 || was_in_team)
+  if (amor_pool_in_team ())
     {
-      g_private_set (&in_team_key, GINT_TO_POINTER (1));
+      /* Nested: the outer team already occupies the processors. */
+      if (elastic)
+        n_workers = 1;
       for (guint i = 0; i < n_workers; i++)
         func (i, data);
-      g_private_set (&in_team_key, GINT_TO_POINTER (was_in_team));
-      return;
+      return n_workers;
     }
+
+  if (n_workers == 1)
+    {
+      g_private_set (&in_team_key, GINT_TO_POINTER (1));
+      func (0, data);
+      g_private_set (&in_team_key, GINT_TO_POINTER (0));
+      return 1;
+    }
+
+  threads = amor_pool_get ();
 
   team.func = func;
   team.data = data;
@@ -117,17 +152,40 @@ amor_pool_run_team (guint        n_workers,
   g_mutex_init (&team.mutex);
   g_cond_init (&team.cond);
 
+  tasks = elastic ? g_new (AmorTeamTask *, n_workers) : NULL;
   for (guint i = 1; i < n_workers; i++)
     {
       AmorTeamTask *task = g_new (AmorTeamTask, 1);
+
+      task->ref_count = elastic ? 2 : 1;
+      task->state = AMOR_TASK_QUEUED;
       task->team = &team;
       task->worker = i;
-      g_thread_pool_push (amor_pool_get (), task, NULL);
+      if (elastic)
+        tasks[i] = task;
+      g_thread_pool_push (threads, task, NULL);
     }
 
   g_private_set (&in_team_key, GINT_TO_POINTER (1));
   func (0, data);
   g_private_set (&in_team_key, GINT_TO_POINTER (0));
+
+  if (elastic)
+    {
+      /* The work is done or being finished by the workers that started;
+       * the ones still queued would only find an empty counter. */
+      for (guint i = 1; i < n_workers; i++)
+        {
+          if (g_atomic_int_compare_and_exchange (&tasks[i]->state, AMOR_TASK_QUEUED, AMOR_TASK_SKIPPED))
+            {
+              n_ran--;
+              g_atomic_int_add (&team.pending, -1);
+            }
+          amor_team_task_unref (tasks[i]);
+        }
+      g_free (tasks);
+    }
+
   amor_team_worker_done (&team);
 
   g_mutex_lock (&team.mutex);
@@ -137,4 +195,28 @@ amor_pool_run_team (guint        n_workers,
 
   g_mutex_clear (&team.mutex);
   g_cond_clear (&team.cond);
+
+  return n_ran;
+}
+
+void
+amor_pool_run_team (guint        n_workers,
+                    AmorTeamFunc func,
+                    gpointer     data)
+{
+  g_return_if_fail (n_workers >= 1);
+  g_return_if_fail (func != NULL);
+
+  amor_pool_run_team_internal (n_workers, func, data, FALSE);
+}
+
+guint
+amor_pool_run_team_elastic (guint        n_workers,
+                            AmorTeamFunc func,
+                            gpointer     data)
+{
+  g_return_val_if_fail (n_workers >= 1, 0);
+  g_return_val_if_fail (func != NULL, 0);
+
+  return amor_pool_run_team_internal (n_workers, func, data, TRUE);
 }
