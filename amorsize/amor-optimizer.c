@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "amor-enums.h"
+#include "amor-format-private.h"
 #include "amor-optimizer.h"
 #include "amor-result-private.h"
 
@@ -292,21 +293,6 @@ amor_optimizer_new (void)
   return g_object_new (AMOR_TYPE_OPTIMIZER, NULL);
 }
 
-/* Human-readable durations for reasons and warnings. */
-static char *
-format_duration (double seconds)
-{
-  if (seconds == 0.0)
-    return g_strdup ("0 s");
-  if (seconds < 1e-6)
-    return g_strdup_printf ("%.0f ns", seconds * 1e9);
-  if (seconds < 1e-3)
-    return g_strdup_printf ("%.3g µs", seconds * 1e6);
-  if (seconds < 1.0)
-    return g_strdup_printf ("%.3g ms", seconds * 1e3);
-  return g_strdup_printf ("%.3g s", seconds);
-}
-
 /* g_strv_builder_take() needs GLib 2.80. */
 static void
 builder_take (GStrvBuilder *builder,
@@ -435,8 +421,8 @@ amor_optimizer_plan (AmorOptimizer *self,
   p.estimated_parallel_time = serial;
   p.chunk_size = n_items;
 
-  mean_text = format_duration (p.mean);
-  work_text = format_duration (serial);
+  mean_text = amor_format_duration (p.mean);
+  work_text = amor_format_duration (serial);
 
   /* Cases with nothing to model. */
   if (n_items == 0)
@@ -484,12 +470,17 @@ amor_optimizer_plan (AmorOptimizer *self,
   }
   p.base_chunk_size = k0;
 
-  if (p.is_heterogeneous)
+  if (p.is_heterogeneous && k < k0)
     builder_take (constraints,
       g_strdup_printf ("Chunk reduced from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
                        " items (×%.2f) because the CV %.2f is above 0.5: items of very "
                        "different cost are handed out in smaller chunks so the workers "
                        "finish together.", k0, k, p.chunk_factor, p.cv));
+  else if (p.is_heterogeneous)
+    builder_take (constraints,
+      g_strdup_printf ("The CV %.2f is above 0.5, but chunks of %" G_GUINT64_FORMAT
+                       " item%s cannot be made smaller (×%.2f).", p.cv, k,
+                       k == 1 ? "" : "s", p.chunk_factor));
   else if (p.cv >= 0.3)
     builder_take (constraints,
       g_strdup_printf ("The CV %.2f is only slightly variable (0.3–0.5): the chunk "
@@ -513,10 +504,12 @@ amor_optimizer_plan (AmorOptimizer *self,
 
   if (cap == cpu_cap)
     builder_take (constraints,
-      g_strdup_printf ("At most %u workers: the number of usable CPUs.", cpu_cap));
+      g_strdup_printf ("At most %u %s: the number of usable CPUs.", cpu_cap,
+                       cpu_cap == 1 ? "worker" : "workers"));
   if (self->max_workers > 0 && cap == self->max_workers && self->max_workers < cpu_cap)
     builder_take (constraints,
-      g_strdup_printf ("At most %u workers: the max-workers option.", self->max_workers));
+      g_strdup_printf ("At most %u %s: the max-workers option.", self->max_workers,
+                       self->max_workers == 1 ? "worker" : "workers"));
   if (cap == n_items && n_items < cpu_cap)
     builder_take (constraints,
       g_strdup_printf ("At most %" G_GUINT64_FORMAT " workers: there are only %"

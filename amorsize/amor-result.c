@@ -8,6 +8,7 @@
 
 #include "amor-enums.h"
 #include "amor-error.h"
+#include "amor-format-private.h"
 #include "amor-result-private.h"
 
 /**
@@ -467,18 +468,9 @@ static void
 append_duration (GString *s,
                  double   seconds)
 {
-  double a = fabs (seconds);
+  g_autofree char *text = amor_format_duration (seconds);
 
-  if (a == 0.0)
-    g_string_append (s, "0 s");
-  else if (a < 1e-6)
-    g_string_append_printf (s, "%.0f ns", seconds * 1e9);
-  else if (a < 1e-3)
-    g_string_append_printf (s, "%.3g µs", seconds * 1e6);
-  else if (a < 1.0)
-    g_string_append_printf (s, "%.3g ms", seconds * 1e3);
-  else
-    g_string_append_printf (s, "%.3g s", seconds);
+  g_string_append (s, text);
 }
 
 static const char *
@@ -540,7 +532,7 @@ amor_result_explain (AmorResult *self)
   append_duration (s, p->mean);
   g_string_append (s, "\n");
   g_string_append_printf (s, "  CV:               %.3f (%s%s)\n", p->cv, cv_class (p->cv),
-                          p->is_heterogeneous ? ", heterogeneous" : "");
+                          p->is_heterogeneous ? ": chunks reduced" : "");
   g_string_append (s, "  serial time:      ");
   append_duration (s, p->estimated_serial_time);
   g_string_append (s, " (estimated)\n");

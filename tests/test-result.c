@@ -7,6 +7,8 @@
 
 #include <amorsize/amorsize.h>
 
+#include "amorsize/amor-format-private.h"
+
 static AmorResult *
 make_plan (double   cv_high,
            guint64  n_items)
@@ -216,7 +218,7 @@ test_result_explain (void)
          "Recommendations\n", NULL }; *section; section++)
     g_assert_nonnull (strstr (report, *section));
 
-  g_assert_nonnull (strstr (report, "CV:               0.900 (highly heterogeneous, heterogeneous)"));
+  g_assert_nonnull (strstr (report, "CV:               0.900 (highly heterogeneous: chunks reduced)"));
   g_assert_nonnull (strstr (report, "items:            100000"));
   g_assert_nonnull (strstr (report, "usable CPUs:      4 (2 physical cores)"));
   g_assert_nonnull (strstr (report, "× 0.55 for CV 0.90"));
@@ -224,6 +226,27 @@ test_result_explain (void)
 
   g_assert_nonnull (strstr (report_tiny, "reason:           no items"));
   g_assert_nonnull (strstr (report_tiny, "Run the items in a plain loop."));
+}
+
+static void
+test_format_duration (void)
+{
+  static const struct { double seconds; const char *text; } table[] = {
+    { 0.0, "0 s" },
+    { 400e-9, "400 ns" },
+    { 12.34e-6, "12.3 µs" },
+    { 0.99999999999999989, "1 s" },
+    { 999.9999e-6, "1 ms" },
+    { 0.5, "500 ms" },
+    { 2.5, "2.5 s" },
+    { 1234.0, "1.23e+03 s" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (table); i++)
+    {
+      g_autofree char *text = amor_format_duration (table[i].seconds);
+      g_assert_cmpstr (text, ==, table[i].text);
+    }
 }
 
 static void
@@ -253,6 +276,7 @@ main (int   argc,
   g_test_add_func ("/result/json/malformed", test_result_json_malformed);
   g_test_add_func ("/result/explain", test_result_explain);
   g_test_add_func ("/result/null", test_result_null);
+  g_test_add_func ("/result/format-duration", test_format_duration);
 
   return g_test_run ();
 }
