@@ -1,0 +1,354 @@
+# Amor.py: the PyGObject override of amorsize (namespace Amor, version 1)
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Adds what a Python program expects on top of the index-based C API:
+#
+#  - Amor.map(func, iterable, *, workers=None, chunk_size=None,
+#             cancellable=None, executor=None) -> list
+#  - Amor.optimize(func, iterable, *, optimizer=None) -> Amor.Result
+#
+# and makes the work callbacks of Amor.Executor.run, run_with_plan and
+# run_async receive their user data exactly like those of
+# Amor.Optimizer.optimize and Amor.Sampler.run: func(index) when no user data
+# is given, func(index, user_data) when it is.
+
+import json
+import re
+import reprlib
+import threading
+
+from gi.module import get_introspection_module
+from gi.overrides import override
+from gi.repository import GLib
+
+Amor = get_introspection_module('Amor')
+
+__all__ = []
+
+# "user_data was not given" (None is a valid user data).
+_UNSET = object()
+
+
+def _work_with_user_data(func, user_data):
+    """The callback PyGObject calls, for a @func that takes (index) or
+    (index, user_data). What @func returns is returned unchanged: the raw API
+    keeps its contract (True = done; None, False or an exception = failure)."""
+    if not callable(func):
+        raise TypeError('func must be callable, not %s' % type(func).__name__)
+    if user_data is _UNSET:
+        def work(index, *ignored):
+            return func(index)
+    else:
+        def work(index, *ignored):
+            return func(index, user_data)
+    return work
+
+
+class Executor(Amor.Executor):
+    """Runs a map over ``n_items`` indices with a plan, on worker threads.
+
+    The work callback of :meth:`run`, :meth:`run_with_plan` and
+    :meth:`run_async` is called as ``func(index)``, or as
+    ``func(index, user_data)`` when ``user_data`` is given, like the callbacks
+    of :meth:`Amor.Optimizer.optimize` and :meth:`Amor.Sampler.run`. It must
+    return ``True`` for a processed item; ``None``, ``False`` or an exception
+    stops the run with a :class:`GLib.Error` (``Amor.Error.WORK_FAILED``).
+    :func:`Amor.map` needs neither indices nor ``return True``.
+    """
+
+    def run(self, n_items, func, user_data=_UNSET, cancellable=None):
+        """Processes every index of ``range(n_items)`` exactly once with
+        ``func``: samples a few on this thread, plans, runs the rest with
+        the plan. Returns ``True``; raises :class:`GLib.Error` on the first
+        failure or on cancellation."""
+        return super().run(n_items, _work_with_user_data(func, user_data),
+                           None, cancellable)
+
+    def run_with_plan(self, plan, n_items, func, user_data=_UNSET,
+                      cancellable=None):
+        """Like :meth:`run`, with the workers, chunk size and schedule of
+        ``plan`` (an :class:`Amor.Result`, for example one read with
+        :meth:`Amor.Result.new_from_json`), without sampling."""
+        return super().run_with_plan(plan, n_items,
+                                     _work_with_user_data(func, user_data),
+                                     None, cancellable)
+
+    def run_async(self, n_items, func, user_data=_UNSET, cancellable=None,
+                  callback=None, callback_data=_UNSET):
+        """Starts :meth:`run` on another thread and returns at once;
+        ``callback(executor, result)`` (``callback(executor, result,
+        callback_data)`` when ``callback_data`` is given) is called on this
+        thread's main context when the run is over, and calls
+        :meth:`run_finish`. ``func`` never runs on this thread."""
+        # PyGObject takes no explicit user data for the (scope notified)
+        # func; the wrapper carries it.
+        extra = {} if callback_data is _UNSET else {
+            'callback_data': callback_data}
+        return super().run_async(n_items,
+                                 _work_with_user_data(func, user_data),
+                                 cancellable=cancellable, callback=callback,
+                                 **extra)
+
+
+Executor = override(Executor)
+__all__.append('Executor')
+
+
+def _materialise(iterable):
+    """The items as a sequence: every item is taken from @iterable exactly
+    once, before any work starts, so that sampling (which runs items spread
+    over the whole range) consumes nothing that the run would then miss."""
+    if isinstance(iterable, (list, tuple)):
+        return iterable
+    try:
+        return list(iterable)
+    except TypeError:
+        raise TypeError('iterable must be iterable, not %s'
+                        % type(iterable).__name__) from None
+
+
+def _check_count(name, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError('%s must be an int or None, not %s'
+                        % (name, type(value).__name__))
+    if value < 1:
+        raise ValueError('%s must be at least 1, got %d' % (name, value))
+    return value
+
+
+class _Map:
+    """The state of one Amor.map or Amor.optimize call: the items, their
+    results by index, and the exceptions func raised, by index."""
+
+    def __init__(self, caller, func, items):
+        if not callable(func):
+            raise TypeError('func must be callable, not %s'
+                            % type(func).__name__)
+        self.caller = caller
+        self.func = func
+        self.items = items
+        self.results = [None] * len(items)
+        # While sampling, the indices run; then those the run skips.
+        self.sampled = None
+        self.done = frozenset()
+        self.exceptions = {}
+        self.lock = threading.Lock()
+
+    def work(self, index, *ignored):
+        """An Amor.WorkFunc: func(items[index]) into results[index]. Returns
+        False after recording the exception, so PyGObject prints nothing and
+        the run stops with a WORK_FAILED error naming the item."""
+        if index in self.done:
+            return True
+        try:
+            self.results[index] = self.func(self.items[index])
+        except BaseException as e:  # noqa: B902 - re-raised by raise_for()
+            with self.lock:
+                self.exceptions.setdefault(index, e)
+            return False
+        if self.sampled is not None:
+            self.sampled.add(index)
+        return True
+
+    def raise_for(self, error):
+        """Raises what stopped the run: the exception func raised for the
+        item @error names (the same object, with a note naming the item),
+        otherwise @error itself."""
+        index = None
+        match = re.match(r'Item (\d+): ', error.message or '')
+        with self.lock:
+            exceptions = dict(self.exceptions)
+        if match and int(match.group(1)) in exceptions:
+            index = int(match.group(1))
+        elif exceptions and error.matches(Amor.error_quark(),
+                                          Amor.Error.WORK_FAILED):
+            index = min(exceptions)
+        if index is None:
+            raise error
+        raise _with_item(exceptions[index], index, self.items[index],
+                         self.caller)
+
+
+# Exception notes (PEP 678) are there from Python 3.11 on.
+_HAVE_NOTES = hasattr(BaseException, 'add_note')
+
+
+def _with_item(exception, index, item, caller):
+    """@exception, marked with the index (and a short repr) of the item that
+    raised it: a note on Python 3.11 and later; before, an exception of the
+    same type whose message starts with the item, or when that type cannot be
+    made from a message, a GLib.Error carrying the type, text and index."""
+    if _HAVE_NOTES:
+        exception.add_note('%s: raised by item %d: %s'
+                           % (caller, index, reprlib.repr(item)))
+        return exception
+    try:
+        copy = type(exception)('Item %d: %s' % (index, exception))
+    except Exception:
+        copy = None
+    if copy is None or type(copy) is not type(exception):
+        copy = GLib.Error.new_literal(
+            Amor.error_quark(),
+            'Item %d: %s: %s' % (index, type(exception).__name__, exception),
+            Amor.Error.WORK_FAILED)
+    copy.__cause__ = exception
+    copy.__traceback__ = exception.__traceback__
+    return copy
+
+
+def _given_plan(optimizer, n_items, workers, chunk_size, sampled=None):
+    """A plan of @workers workers taking chunks of @chunk_size items (FIXED
+    schedule; SERIAL for one worker), as an Amor.Result read from JSON.
+
+    With @sampled (the plan amorsize made from a sample) the workload and
+    its estimate are kept, with a warning that the estimate is the one of
+    amorsize's own plan; without, the plan starts from the one @optimizer
+    makes for nothing sampled (its machine, no estimate)."""
+    if sampled is None:
+        sampled = optimizer.plan(Amor.Sampler.new(), n_items)
+    data = json.loads(sampled.to_json())
+    plan = data['plan']
+    chosen = (plan['n_workers'], plan['chunk_size'])
+    given_chunk = chunk_size is not None
+    if not given_chunk:
+        # The sampled chunk, reduced for heterogeneous work, also when
+        # amorsize itself chose a serial plan (whose chunk is every item).
+        chunk_size = max(1, int(plan['base_chunk_size'] * plan['chunk_factor']))
+    else:
+        plan['base_chunk_size'] = chunk_size
+        plan['chunk_factor'] = 1.0
+    chunk_size = min(chunk_size, max(1, n_items))
+    plan['n_workers'] = workers
+    plan['chunk_size'] = chunk_size if workers > 1 else max(1, n_items)
+    plan['schedule'] = 'fixed' if workers > 1 else 'serial'
+    noun = 'worker' if workers == 1 else 'workers'
+    if given_chunk:
+        data['reason'] = ('%d %s and chunks of %d items, as given by the '
+                          'caller' % (workers, noun, chunk_size))
+    else:
+        data['reason'] = ('%d %s, as given by the caller, and chunks of %d '
+                          'items' % (workers, noun, chunk_size))
+    if data['workload']['n_samples'] > 0:
+        data['reason'] += (' (amorsize chose %d workers and chunks of %d)'
+                           % chosen)
+        data['warnings'] = list(data['warnings']) + [
+            'The estimate is the one of the plan amorsize chose, not of the '
+            'workers and chunk size given by the caller.']
+    else:
+        data['warnings'] = [
+            'Nothing was sampled: the workers and chunk size were given by '
+            'the caller, and there is no estimate.']
+    data['constraints'] = []
+    return Amor.Result.new_from_json(json.dumps(data))
+
+
+def map(func, iterable, *, workers=None, chunk_size=None, cancellable=None,
+        executor=None):
+    """Returns ``[func(item) for item in iterable]``, computed in parallel
+    when amorsize finds that it pays.
+
+    ``func`` takes one item and returns its result, any value (``None``
+    too). It runs on several threads at once for different items, so it must
+    not depend on the order of the items; it speeds up only as much as it
+    releases the GIL (``hashlib`` and ``zlib`` on large buffers, I/O,
+    ``time.sleep``, NumPy, calls into GObject libraries). Pure-Python
+    computation serialises on the GIL.
+
+    ``iterable`` may be any iterable, a generator too: it is read into a list
+    once, before any work starts, and every item is processed exactly once,
+    the items run while sampling included. The results come back in the
+    order of the items.
+
+    Without ``workers`` and ``chunk_size``, amorsize times a few items (on
+    this thread), plans, and runs the others with that plan
+    (:meth:`Amor.Executor.run`). The two options override the plan:
+
+    - ``workers``: run on exactly this many workers (no more than there
+      are chunks); the chunk size still comes from the sampled items. ``1``
+      runs every item on this thread.
+    - ``chunk_size``: hand out the items in chunks of this many, on
+      ``workers`` workers or, without it, on as many as there are usable
+      CPUs; nothing is sampled.
+
+    Such a plan is run with :meth:`Amor.Executor.run_with_plan` and is the
+    ``result`` of the executor afterwards.
+
+    ``cancellable``: a :class:`Gio.Cancellable`; cancelling it stops the
+    map, which raises a :class:`GLib.Error` (``Gio.IOErrorEnum.CANCELLED``).
+
+    ``executor``: the :class:`Amor.Executor` to run with (its optimizer's
+    options apply). Afterwards its ``result``, ``elapsed`` and
+    ``measured_speedup`` describe this map, and while it runs, ``completed``
+    counts the items done.
+
+    When ``func`` raises, the map stops promptly (no item runs twice) and
+    the exception ``func`` raised is raised again — the same object, with a
+    note (Python 3.11 and later) naming the item and its index. Before
+    Python 3.11 it is an exception of the same type whose message starts
+    with the item, or, when that type cannot be made from a message, a
+    :class:`GLib.Error` of the ``Amor.Error`` domain with the type, message
+    and index of the item.
+    """
+    workers = _check_count('workers', workers)
+    chunk_size = _check_count('chunk_size', chunk_size)
+    state = _Map('Amor.map', func, _materialise(iterable))
+    n_items = len(state.items)
+    if executor is None:
+        executor = Executor.new(None)
+
+    try:
+        if workers is None and chunk_size is None:
+            executor.run(n_items, state.work, cancellable=cancellable)
+        else:
+            optimizer = executor.props.optimizer
+            sampled = None
+            if chunk_size is None:
+                # Sample with the executor's optimizer; the sampled items are
+                # done and the run skips them.
+                state.sampled = set()
+                sampled = optimizer.optimize(n_items, state.work)
+                state.done = frozenset(state.sampled)
+                state.sampled = None
+            if workers is None:
+                workers = optimizer.props.system.props.n_cpus
+            plan = _given_plan(optimizer, n_items, workers, chunk_size,
+                               sampled)
+            executor.run_with_plan(plan, n_items, state.work,
+                                   cancellable=cancellable)
+    except GLib.Error as e:
+        error = e
+    else:
+        return state.results
+    # Raised outside the except clause, so that the exception func raised
+    # does not get the GLib.Error as its context.
+    state.raise_for(error)
+
+
+def optimize(func, iterable, *, optimizer=None):
+    """Times ``func`` on a few items of ``iterable`` and returns the plan
+    amorsize would run a map of ``func`` over all of them with, an
+    :class:`Amor.Result` (``explain()`` prints it with its reasons).
+
+    ``func`` takes one item; what it returns (``None`` too) is discarded.
+    The sampled items are really processed, on this thread. ``iterable``
+    may be any iterable, a generator too (it is read into a list first).
+    ``optimizer``: the :class:`Amor.Optimizer` to plan with (its system and
+    options); a new default one without it.
+
+    When ``func`` raises, the exception is raised again as :func:`map`
+    does.
+    """
+    state = _Map('Amor.optimize', func, _materialise(iterable))
+    if optimizer is None:
+        optimizer = Amor.Optimizer.new()
+    try:
+        return optimizer.optimize(len(state.items), state.work)
+    except GLib.Error as e:
+        error = e
+    state.raise_for(error)
+
+
+__all__ += ['map', 'optimize']
