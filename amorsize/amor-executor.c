@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include "amor-debug-private.h"
+#include "amor-system-private.h"
 #include "amor-executor.h"
 #include "amor-error.h"
 #include "amor-optimizer.h"
@@ -161,6 +163,11 @@ typedef struct
   guint64        n_items;
   guint64        chunk_size;
   guint          n_workers;
+
+  /* Fork-join observation (amor_run_with_plan): the latest time a team
+   * worker started and ended (atomic maxima, CLOCK_MONOTONIC ns). */
+  gint64         last_worker_start;
+  gint64         last_worker_end;
   AmorSchedule   schedule;
   gboolean       fetch_add;           /* fixed chunks, claimed by atomic add */
   gboolean       nested;
@@ -382,12 +389,26 @@ amor_run_claim (AmorRun  *run,
   return TRUE;
 }
 
+static inline void
+amor_atomic_max (gint64 *target,
+                 gint64  value)
+{
+  gint64 seen = __atomic_load_n (target, __ATOMIC_RELAXED);
+
+  while (seen < value &&
+         !__atomic_compare_exchange_n (target, &seen, value, TRUE,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    ;
+}
+
 static void
 amor_run_team_worker (guint    worker,
                       gpointer data)
 {
   AmorRun *run = data;
   guint64 lo, hi;
+
+  amor_atomic_max (&run->last_worker_start, amor_clock_now_ns ());
 
   while (amor_run_claim (run, &lo, &hi))
     {
@@ -399,6 +420,8 @@ amor_run_team_worker (guint    worker,
       if (!going)
         break;
     }
+
+  amor_atomic_max (&run->last_worker_end, amor_clock_now_ns ());
 }
 
 static void
@@ -569,13 +592,28 @@ amor_run_with_plan (AmorRun *run)
   run->fetch_add = run->schedule == AMOR_SCHEDULE_FIXED &&
                    n <= G_MAXUINT64 / ((guint64) run->n_workers + 2);
 
-  g_debug ("running %" G_GUINT64_FORMAT " items (%" G_GSIZE_FORMAT " sampled) "
+  AMOR_DEBUG ("running %" G_GUINT64_FORMAT " items (%" G_GSIZE_FORMAT " sampled) "
            "on %u workers, %s chunks of %" G_GUINT64_FORMAT,
            n, run->n_skip, run->n_workers,
            run->schedule == AMOR_SCHEDULE_GUIDED ? "guided" : "fixed",
            run->chunk_size);
 
-  amor_pool_run_team_elastic (run->n_workers, amor_run_team_worker, run);
+  {
+    gint64 team_start = amor_clock_now_ns ();
+    guint n_ran = amor_pool_run_team_elastic (run->n_workers, amor_run_team_worker, run);
+    gint64 team_end = amor_clock_now_ns ();
+    gint64 wake, join;
+
+    /* What the team cost beyond the work: waking the last worker, and
+     * joining after the last one ended. A worker that never woke up before
+     * the work ran out cost at least the whole team's time. */
+    wake = n_ran < run->n_workers ? team_end - team_start
+                                  : run->last_worker_start - team_start;
+    join = team_end - run->last_worker_end;
+    if (!run->nested && wake >= 0 && join >= 0 && !amor_run_stopped (run))
+      amor_system_observe_fork_join (amor_optimizer_get_system (run->self->optimizer),
+                                     run->n_workers, (double) (wake + join) / 1e9);
+  }
 }
 
 /* Everything between the start and the end of a run, on the thread that is

@@ -5,6 +5,7 @@
 
 #include <math.h>
 
+#include "amor-debug-private.h"
 #include "amor-enums.h"
 #include "amor-format-private.h"
 #include "amor-optimizer.h"
@@ -61,6 +62,7 @@
 
 #define DEFAULT_SAMPLE_SIZE 5
 #define HETEROGENEOUS_CV    0.5
+#define AMOR_MAX_MODELLED_WORKERS 65536
 
 struct _AmorOptimizer
 {
@@ -391,7 +393,8 @@ amor_optimizer_plan (AmorOptimizer *self,
   g_autofree char *mean_text = NULL;
   g_autofree char *work_text = NULL;
   double serial;
-  guint64 k0, k;
+  guint64 k0, k, done, rest;
+  double sampled_time, serial_rest;
   guint cap, cpu_cap, best_n;
   guint64 memory_cap = G_MAXUINT64;
   ModelTime best = { 0 };
@@ -420,6 +423,20 @@ amor_optimizer_plan (AmorOptimizer *self,
   p.estimated_serial_time = serial;
   p.estimated_parallel_time = serial;
   p.chunk_size = n_items;
+
+  /* The items the sampler ran are done (an executor does not run them
+   * again): the plan is for the rest, and the estimate counts the time
+   * sampling took, on one thread. Durations added by hand are of no item
+   * of this map. */
+  {
+    gsize n_run = 0;
+
+    amor_sampler_get_sampled_indices (sampler, &n_run);
+    done = MIN ((guint64) n_run, n_items);
+    sampled_time = done > 0 ? amor_sampler_get_total (sampler) : 0.0;
+    rest = n_items - done;
+    serial_rest = (double) rest * p.mean;
+  }
 
   mean_text = amor_format_duration (p.mean);
   work_text = amor_format_duration (serial);
@@ -451,6 +468,14 @@ amor_optimizer_plan (AmorOptimizer *self,
       goto out;
     }
 
+  if (rest < 2)
+    {
+      p.reason = g_strdup_printf ("%" G_GUINT64_FORMAT " of the %" G_GUINT64_FORMAT
+                                  " items were run while sampling: there is nothing "
+                                  "left to split", done, n_items);
+      goto out;
+    }
+
   /* Only now are the measured costs needed (measuring them is lazy). */
   p.fork_join_cost = amor_system_get_fork_join_cost (system);
   p.dispatch_cost = amor_system_get_dispatch_cost (system);
@@ -462,7 +487,7 @@ amor_optimizer_plan (AmorOptimizer *self,
     double base = floor (self->target_chunk_duration / p.mean * (1.0 + 1e-9));
     double reduced;
 
-    k0 = base >= (double) n_items ? n_items : MAX (1, (guint64) base);
+    k0 = base >= (double) rest ? rest : MAX (1, (guint64) base);
     if (p.is_heterogeneous)
       p.chunk_factor = MAX (0.25, 1.0 - 0.5 * p.cv);
     reduced = floor ((double) k0 * p.chunk_factor * (1.0 + 1e-9));
@@ -492,15 +517,16 @@ amor_optimizer_plan (AmorOptimizer *self,
   cap = cpu_cap;
   if (self->max_workers > 0)
     cap = MIN (cap, self->max_workers);
-  if (n_items < cap)
-    cap = (guint) n_items;
+  if (rest < cap)
+    cap = (guint) rest;
   if (self->item_memory > 0)
     {
       memory_cap = MAX (1, p.available_memory / self->item_memory);
       if (memory_cap < cap)
         cap = (guint) memory_cap;
     }
-  cap = MAX (1, cap);
+  /* The model is cheap, but not free: no machine needs more workers. */
+  cap = CLAMP (cap, 1, AMOR_MAX_MODELLED_WORKERS);
 
   if (cap == cpu_cap)
     builder_take (constraints,
@@ -510,10 +536,11 @@ amor_optimizer_plan (AmorOptimizer *self,
     builder_take (constraints,
       g_strdup_printf ("At most %u %s: the max-workers option.", self->max_workers,
                        self->max_workers == 1 ? "worker" : "workers"));
-  if (cap == n_items && n_items < cpu_cap)
+  if (cap == rest && rest < cpu_cap)
     builder_take (constraints,
       g_strdup_printf ("At most %" G_GUINT64_FORMAT " workers: there are only %"
-                       G_GUINT64_FORMAT " items.", n_items, n_items));
+                       G_GUINT64_FORMAT " items%s.", rest, rest,
+                       done > 0 ? " left after sampling" : ""));
   if (self->item_memory > 0 && cap == memory_cap && memory_cap < cpu_cap)
     builder_take (constraints,
       g_strdup_printf ("At most %" G_GUINT64_FORMAT " workers: the available memory "
@@ -523,18 +550,18 @@ amor_optimizer_plan (AmorOptimizer *self,
 
   /* Try every worker count. */
   best_n = 1;
-  model_time (n_items, p.mean, p.cv, p.n_cpus, p.fork_join_cost, p.dispatch_cost,
+  model_time (rest, p.mean, p.cv, p.n_cpus, p.fork_join_cost, p.dispatch_cost,
               k, 1, &best);
   for (guint n = 2; n <= cap; n++)
     {
       ModelTime t;
 
-      model_time (n_items, p.mean, p.cv, p.n_cpus, p.fork_join_cost,
+      model_time (rest, p.mean, p.cv, p.n_cpus, p.fork_join_cost,
                   p.dispatch_cost, k, n, &t);
-      g_debug ("optimizer: %u workers, chunk %" G_GUINT64_FORMAT ": %.9f s "
+      AMOR_DEBUG ("optimizer: %u workers, chunk %" G_GUINT64_FORMAT ": %.9f s "
                "(fork-join %.9f, dispatch %.9f, imbalance %.9f) → %.3f×",
                n, t.chunk, t.total, t.fork_join, t.dispatch, t.imbalance,
-               serial / t.total);
+               serial_rest / t.total);
       if (t.total < best.total)
         {
           best = t;
@@ -554,20 +581,20 @@ amor_optimizer_plan (AmorOptimizer *self,
           /* Say by how much the best parallel count fell short. */
           ModelTime two;
 
-          model_time (n_items, p.mean, p.cv, p.n_cpus, p.fork_join_cost,
+          model_time (rest, p.mean, p.cv, p.n_cpus, p.fork_join_cost,
                       p.dispatch_cost, k, 2, &two);
           p.reason = g_strdup_printf ("estimated %.2f× < %.2f×: %" G_GUINT64_FORMAT
                                       " items of %s are too little work to split",
-                                      serial / two.total, self->min_speedup,
+                                      serial_rest / two.total, self->min_speedup,
                                       n_items, mean_text);
         }
       serial_plan = TRUE;
     }
-  else if (serial / best.total < self->min_speedup)
+  else if (serial_rest / best.total < self->min_speedup)
     {
       p.reason = g_strdup_printf ("estimated %.2f× < %.2f×: %" G_GUINT64_FORMAT
                                   " items of %s are too little work to split",
-                                  serial / best.total, self->min_speedup,
+                                  serial_rest / best.total, self->min_speedup,
                                   n_items, mean_text);
       serial_plan = TRUE;
     }
@@ -581,8 +608,8 @@ amor_optimizer_plan (AmorOptimizer *self,
   p.n_workers = best_n;
   p.chunk_size = best.chunk;
   p.schedule = self->schedule;
-  p.estimated_parallel_time = best.total;
-  p.estimated_speedup = serial / best.total;
+  p.estimated_parallel_time = sampled_time + best.total;
+  p.estimated_speedup = serial / p.estimated_parallel_time;
   p.fork_join_overhead = best.fork_join;
   p.dispatch_overhead = best.dispatch;
   p.imbalance_overhead = best.imbalance;
@@ -612,7 +639,7 @@ out:
   p.warnings = g_strv_builder_end (warnings);
   p.constraints = g_strv_builder_end (constraints);
 
-  g_debug ("optimizer: %" G_GUINT64_FORMAT " items, mean %.9f s, cv %.3f → "
+  AMOR_DEBUG ("optimizer: %" G_GUINT64_FORMAT " items, mean %.9f s, cv %.3f → "
            "%u workers, chunk %" G_GUINT64_FORMAT ", %.3f× (%s)",
            n_items, p.mean, p.cv, p.n_workers, p.chunk_size,
            p.estimated_speedup, p.reason);

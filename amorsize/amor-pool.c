@@ -15,7 +15,12 @@ typedef struct
   GMutex       mutex;
   GCond        cond;
   gboolean     done;
+  gint         released; /* set (atomic) once the last worker let go of the team */
 } AmorTeam;
+
+/* How long worker 0 spins for the others before it sleeps: a team that
+ * ends within this time costs worker 0 no wake-up. */
+#define AMOR_TEAM_SPIN_US 50
 
 enum {
   AMOR_TASK_QUEUED,
@@ -52,7 +57,8 @@ amor_team_task_unref (AmorTeamTask *task)
 }
 
 /* The last worker out wakes worker 0. Nothing may touch @team after the
- * decrement unless it was the last: worker 0 may return at once. */
+ * decrement unless it was the last, and the last touches it no more once
+ * it has set @released: worker 0 may then return at once. */
 static void
 amor_team_worker_done (AmorTeam *team)
 {
@@ -62,7 +68,39 @@ amor_team_worker_done (AmorTeam *team)
       team->done = TRUE;
       g_cond_signal (&team->cond);
       g_mutex_unlock (&team->mutex);
+      g_atomic_int_set (&team->released, 1);
     }
+}
+
+/* Worker 0 waits for the others: first spinning briefly, since the other
+ * workers of a short team end within microseconds and a sleeping worker 0
+ * would pay a second wake-up; then sleeping on the condition. */
+static void
+amor_team_wait (AmorTeam *team)
+{
+  gint64 deadline = 0;
+
+  for (guint spins = 0; !g_atomic_int_get (&team->released); spins++)
+    {
+      if ((spins & 63) == 0)
+        {
+          gint64 now = g_get_monotonic_time ();
+
+          if (deadline == 0)
+            deadline = now + AMOR_TEAM_SPIN_US;
+          else if (now >= deadline)
+            break;
+        }
+    }
+
+  g_mutex_lock (&team->mutex);
+  while (!team->done)
+    g_cond_wait (&team->cond, &team->mutex);
+  g_mutex_unlock (&team->mutex);
+
+  /* The last worker is between its unlock and @released. */
+  while (!g_atomic_int_get (&team->released))
+    g_thread_yield ();
 }
 
 static void
@@ -187,11 +225,7 @@ amor_pool_run_team_internal (guint        n_workers,
     }
 
   amor_team_worker_done (&team);
-
-  g_mutex_lock (&team.mutex);
-  while (!team.done)
-    g_cond_wait (&team.cond, &team.mutex);
-  g_mutex_unlock (&team.mutex);
+  amor_team_wait (&team);
 
   g_mutex_clear (&team.mutex);
   g_cond_clear (&team.cond);

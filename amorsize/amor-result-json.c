@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <errno.h>
+#include <string.h>
 
 #include <json-glib/json-glib.h>
 
@@ -17,107 +18,204 @@
 
 static const char *schedule_nicks[] = { "serial", "fixed", "guided" };
 
-static void
-add_uint64 (JsonBuilder *b,
-            const char  *name,
-            guint64      value)
+/* Writing. json-glib 1.6's generator appends ".0" to every double printed
+ * without a decimal point, which turns 2e-08 into the invalid "2e-08.0":
+ * the result's few members are written here instead, and json-glib only
+ * parses. */
+
+typedef struct
 {
-  json_builder_set_member_name (b, name);
+  GString *out;
+  guint    depth;
+  gboolean first;   /* no member written yet at this depth */
+} JsonWriter;
+
+static void
+writer_indent (JsonWriter *w)
+{
+  g_string_append_c (w->out, '\n');
+  for (guint i = 0; i < w->depth; i++)
+    g_string_append (w->out, "  ");
+}
+
+static void
+writer_member (JsonWriter *w,
+               const char *name)
+{
+  if (!w->first)
+    g_string_append_c (w->out, ',');
+  w->first = FALSE;
+  writer_indent (w);
+  g_string_append_printf (w->out, "\"%s\" : ", name);
+}
+
+static void
+writer_string (JsonWriter *w,
+               const char *text)
+{
+  g_string_append_c (w->out, '"');
+  for (const char *c = text; *c != '\0'; c++)
+    {
+      switch (*c)
+        {
+        case '"':
+          g_string_append (w->out, "\\\"");
+          break;
+        case '\\':
+          g_string_append (w->out, "\\\\");
+          break;
+        case '\n':
+          g_string_append (w->out, "\\n");
+          break;
+        case '\t':
+          g_string_append (w->out, "\\t");
+          break;
+        default:
+          if ((guchar) *c < 0x20)
+            g_string_append_printf (w->out, "\\u%04x", (guint) (guchar) *c);
+          else
+            g_string_append_c (w->out, *c);
+        }
+    }
+  g_string_append_c (w->out, '"');
+}
+
+static void
+writer_begin (JsonWriter *w,
+              const char *name)
+{
+  if (name != NULL)
+    writer_member (w, name);
+  g_string_append_c (w->out, '{');
+  w->depth++;
+  w->first = TRUE;
+}
+
+static void
+writer_end (JsonWriter *w)
+{
+  w->depth--;
+  writer_indent (w);
+  g_string_append_c (w->out, '}');
+  w->first = FALSE;
+}
+
+static void
+add_uint64 (JsonWriter *w,
+            const char *name,
+            guint64     value)
+{
+  writer_member (w, name);
   /* JSON readers keep integers as int64: larger values travel as text. */
   if (value <= G_MAXINT64)
-    json_builder_add_int_value (b, (gint64) value);
+    g_string_append_printf (w->out, "%" G_GUINT64_FORMAT, value);
   else
-    {
-      char buf[32];
-      g_snprintf (buf, sizeof buf, "%" G_GUINT64_FORMAT, value);
-      json_builder_add_string_value (b, buf);
-    }
+    g_string_append_printf (w->out, "\"%" G_GUINT64_FORMAT "\"", value);
 }
 
 static void
-add_double (JsonBuilder *b,
-            const char  *name,
-            double       value)
+add_double (JsonWriter *w,
+            const char *name,
+            double      value)
 {
-  json_builder_set_member_name (b, name);
-  json_builder_add_double_value (b, value);
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  writer_member (w, name);
+  /* Every double of a plan is finite; JSON has no spelling for others. */
+  if (!isfinite (value))
+    value = 0.0;
+  /* Shortest text that reads back as the same double. */
+  g_ascii_dtostr (buf, sizeof buf, value);
+  g_string_append (w->out, buf);
+  /* "1" would read back as an integer; keep it a number with a fraction. */
+  if (strpbrk (buf, ".eE") == NULL)
+    g_string_append (w->out, ".0");
 }
 
 static void
-add_strv (JsonBuilder *b,
-          const char  *name,
-          GStrv        strv)
+add_boolean (JsonWriter *w,
+             const char *name,
+             gboolean    value)
 {
-  json_builder_set_member_name (b, name);
-  json_builder_begin_array (b);
+  writer_member (w, name);
+  g_string_append (w->out, value ? "true" : "false");
+}
+
+static void
+add_string (JsonWriter *w,
+            const char *name,
+            const char *value)
+{
+  writer_member (w, name);
+  writer_string (w, value != NULL ? value : "");
+}
+
+static void
+add_strv (JsonWriter *w,
+          const char *name,
+          GStrv       strv)
+{
+  writer_member (w, name);
+  g_string_append_c (w->out, '[');
   for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
-    json_builder_add_string_value (b, strv[i]);
-  json_builder_end_array (b);
+    {
+      if (i > 0)
+        g_string_append (w->out, ", ");
+      writer_string (w, strv[i]);
+    }
+  g_string_append_c (w->out, ']');
 }
 
 char *
 amor_plan_to_json (const AmorPlan *p)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
+  JsonWriter w = { g_string_new (NULL), 0, TRUE };
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "format");
-  json_builder_add_string_value (b, FORMAT_NAME);
-  json_builder_set_member_name (b, "version");
-  json_builder_add_int_value (b, FORMAT_VERSION);
+  writer_begin (&w, NULL);
+  add_string (&w, "format", FORMAT_NAME);
+  add_uint64 (&w, "version", FORMAT_VERSION);
 
-  json_builder_set_member_name (b, "workload");
-  json_builder_begin_object (b);
-  add_uint64 (b, "n_items", p->n_items);
-  add_uint64 (b, "n_samples", p->n_samples);
-  add_double (b, "mean", p->mean);
-  add_double (b, "cv", p->cv);
-  json_builder_set_member_name (b, "is_heterogeneous");
-  json_builder_add_boolean_value (b, p->is_heterogeneous);
-  json_builder_end_object (b);
+  writer_begin (&w, "workload");
+  add_uint64 (&w, "n_items", p->n_items);
+  add_uint64 (&w, "n_samples", p->n_samples);
+  add_double (&w, "mean", p->mean);
+  add_double (&w, "cv", p->cv);
+  add_boolean (&w, "is_heterogeneous", p->is_heterogeneous);
+  writer_end (&w);
 
-  json_builder_set_member_name (b, "system");
-  json_builder_begin_object (b);
-  add_uint64 (b, "n_cpus", p->n_cpus);
-  add_uint64 (b, "n_physical_cores", p->n_physical_cores);
-  add_uint64 (b, "available_memory", p->available_memory);
-  add_double (b, "fork_join_cost", p->fork_join_cost);
-  add_double (b, "dispatch_cost", p->dispatch_cost);
-  json_builder_end_object (b);
+  writer_begin (&w, "system");
+  add_uint64 (&w, "n_cpus", p->n_cpus);
+  add_uint64 (&w, "n_physical_cores", p->n_physical_cores);
+  add_uint64 (&w, "available_memory", p->available_memory);
+  add_double (&w, "fork_join_cost", p->fork_join_cost);
+  add_double (&w, "dispatch_cost", p->dispatch_cost);
+  writer_end (&w);
 
-  json_builder_set_member_name (b, "plan");
-  json_builder_begin_object (b);
-  add_uint64 (b, "n_workers", p->n_workers);
-  add_uint64 (b, "chunk_size", p->chunk_size);
-  add_uint64 (b, "base_chunk_size", p->base_chunk_size);
-  add_double (b, "chunk_factor", p->chunk_factor);
-  json_builder_set_member_name (b, "schedule");
-  json_builder_add_string_value (b, schedule_nicks[p->schedule]);
-  add_double (b, "min_speedup", p->min_speedup);
-  json_builder_end_object (b);
+  writer_begin (&w, "plan");
+  add_uint64 (&w, "n_workers", p->n_workers);
+  add_uint64 (&w, "chunk_size", p->chunk_size);
+  add_uint64 (&w, "base_chunk_size", p->base_chunk_size);
+  add_double (&w, "chunk_factor", p->chunk_factor);
+  add_string (&w, "schedule", schedule_nicks[p->schedule]);
+  add_double (&w, "min_speedup", p->min_speedup);
+  writer_end (&w);
 
-  json_builder_set_member_name (b, "estimate");
-  json_builder_begin_object (b);
-  add_double (b, "speedup", p->estimated_speedup);
-  add_double (b, "serial_time", p->estimated_serial_time);
-  add_double (b, "parallel_time", p->estimated_parallel_time);
-  add_double (b, "fork_join_overhead", p->fork_join_overhead);
-  add_double (b, "dispatch_overhead", p->dispatch_overhead);
-  add_double (b, "imbalance_overhead", p->imbalance_overhead);
-  json_builder_end_object (b);
+  writer_begin (&w, "estimate");
+  add_double (&w, "speedup", p->estimated_speedup);
+  add_double (&w, "serial_time", p->estimated_serial_time);
+  add_double (&w, "parallel_time", p->estimated_parallel_time);
+  add_double (&w, "fork_join_overhead", p->fork_join_overhead);
+  add_double (&w, "dispatch_overhead", p->dispatch_overhead);
+  add_double (&w, "imbalance_overhead", p->imbalance_overhead);
+  writer_end (&w);
 
-  json_builder_set_member_name (b, "reason");
-  json_builder_add_string_value (b, p->reason != NULL ? p->reason : "");
-  add_strv (b, "warnings", p->warnings);
-  add_strv (b, "constraints", p->constraints);
-  json_builder_end_object (b);
+  add_string (&w, "reason", p->reason);
+  add_strv (&w, "warnings", p->warnings);
+  add_strv (&w, "constraints", p->constraints);
+  writer_end (&w);
+  g_string_append_c (w.out, '\n');
 
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  return json_generator_to_data (gen, NULL);
+  return g_string_free (w.out, FALSE);
 }
 
 /* Reading: every accessor checks presence and type, and names the member

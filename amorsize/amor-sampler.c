@@ -5,6 +5,7 @@
 
 #include <math.h>
 
+#include "amor-debug-private.h"
 #include "amor-clock-private.h"
 #include "amor-error.h"
 #include "amor-sampler.h"
@@ -44,6 +45,15 @@
 #define DEFAULT_MAX_SAMPLE_SIZE  30
 #define DEFAULT_TIME_BUDGET      0.2
 #define HETEROGENEOUS_CV         0.5
+/* Longer durations (31 years) are a mistake, and their squares would
+ * overflow the statistics. */
+#define AMOR_SAMPLER_MAX_DURATION 1e9
+/* Sampling runs on one thread while the others wait: it stops once it has
+ * taken this share of the estimated serial time of the whole map... */
+#define SAMPLING_SHARE           0.02
+/* ...unless it has taken less than this many seconds, less than waking a
+ * single thread costs: then more samples are as good as free. */
+#define SAMPLING_FLOOR           20e-6
 
 struct _AmorSampler
 {
@@ -368,7 +378,8 @@ amor_sampler_record (AmorSampler *self,
 /**
  * amor_sampler_add_duration:
  * @self: an #AmorSampler
- * @seconds: the duration of one item, in seconds (finite, not negative)
+ * @seconds: the duration of one item, in seconds (not negative, at most
+ *   10⁹ — about 31 years)
  *
  * Adds the duration of one item measured elsewhere.
  *
@@ -384,9 +395,10 @@ amor_sampler_add_duration (AmorSampler *self,
   g_return_if_fail (AMOR_IS_SAMPLER (self));
   g_return_if_fail (isfinite (seconds));
   g_return_if_fail (seconds >= 0.0);
+  g_return_if_fail (seconds <= AMOR_SAMPLER_MAX_DURATION);
 
   amor_sampler_record (self, seconds);
-  g_debug ("sampler: added duration %.9f s (n=%u, mean=%.9f s, cv=%.4f)",
+  AMOR_DEBUG ("sampler: added duration %.9f s (n=%u, mean=%.9f s, cv=%.4f)",
            seconds, self->n, self->mean, amor_sampler_get_cv (self));
   amor_sampler_notify_stats (self);
 }
@@ -473,6 +485,33 @@ amor_sampler_next_index (AmorSampler *self,
     }
 }
 
+/* What one timing adds to a duration: two clock reads with nothing
+ * between them, the least of a few tries (measured once). Subtracted, so a
+ * 100 ns item is not read as 150 ns. */
+static double
+amor_sampler_clock_overhead (void)
+{
+  static double overhead;
+  static gsize initialized;
+
+  if (g_once_init_enter (&initialized))
+    {
+      gint64 best = G_MAXINT64;
+
+      for (guint i = 0; i < 32; i++)
+        {
+          gint64 t0 = amor_clock_now_ns ();
+          gint64 t1 = amor_clock_now_ns ();
+
+          best = MIN (best, t1 - t0);
+        }
+      overhead = (double) MAX (best, 0) / 1e9;
+      g_once_init_leave (&initialized, 1);
+    }
+
+  return overhead;
+}
+
 /**
  * amor_sampler_run:
  * @self: an #AmorSampler
@@ -486,8 +525,13 @@ amor_sampler_next_index (AmorSampler *self,
  *
  * At least [property@Amor.Sampler:sample-size] items are run (all of them
  * when there are fewer). While the CV of the durations is above 0.5, more
- * items are run, up to [property@Amor.Sampler:max-sample-size] and as long
- * as the sampling has taken less than [property@Amor.Sampler:time-budget].
+ * items are run, up to [property@Amor.Sampler:max-sample-size].
+ *
+ * Sampling runs on one thread, so it also stops, once it has two samples,
+ * when it has taken [property@Amor.Sampler:time-budget] or 2 % of the
+ * estimated serial time of the whole map (`n_items × mean`), whichever is
+ * less — but never before 20 µs, less than waking one thread costs. The
+ * cost of reading the clock is subtracted from each duration.
  * The indices are spread over `[0, n_items)` and remembered (see
  * [method@Amor.Sampler.get_sampled_indices]); an item is never sampled
  * twice.
@@ -514,6 +558,7 @@ amor_sampler_run (AmorSampler   *self,
   guint taken = 0;
   guint max_size;
   gint64 started;
+  double clock_overhead;
   gboolean ok = TRUE;
 
   g_return_val_if_fail (AMOR_IS_SAMPLER (self), FALSE);
@@ -524,6 +569,7 @@ amor_sampler_run (AmorSampler   *self,
   g_array_set_size (self->indices, 0);
 
   max_size = MAX (self->sample_size, self->max_sample_size);
+  clock_overhead = amor_sampler_clock_overhead ();
   remaining = n_items;
   started = amor_clock_now_ns ();
 
@@ -531,6 +577,11 @@ amor_sampler_run (AmorSampler   *self,
     {
       double elapsed = amor_clock_seconds_since (started);
       gboolean base = taken < self->sample_size;
+      double budget = self->time_budget;
+
+      if (taken > 0)
+        budget = MIN (budget, MAX (SAMPLING_FLOOR,
+                                   SAMPLING_SHARE * (double) n_items * self->mean));
       guint64 index;
       guint position;
       gint64 t0;
@@ -538,10 +589,10 @@ amor_sampler_run (AmorSampler   *self,
 
       if (base)
         {
-          if (taken >= 2 && elapsed >= self->time_budget)
+          if (taken >= 2 && elapsed >= budget)
             {
-              g_debug ("sampler: time budget of %.3f s spent after %u samples",
-                       self->time_budget, taken);
+              AMOR_DEBUG ("sampler: time budget of %.6f s spent after %u samples",
+                          budget, taken);
               break;
             }
         }
@@ -551,11 +602,10 @@ amor_sampler_run (AmorSampler   *self,
             break;
           if (amor_sampler_get_cv (self) <= HETEROGENEOUS_CV)
             break;
-          if (elapsed >= self->time_budget)
+          if (elapsed >= budget)
             {
-              g_debug ("sampler: time budget of %.3f s spent after %u samples "
-                       "(cv %.3f)", self->time_budget, taken,
-                       amor_sampler_get_cv (self));
+              AMOR_DEBUG ("sampler: time budget of %.6f s spent after %u samples "
+                          "(cv %.3f)", budget, taken, amor_sampler_get_cv (self));
               break;
             }
         }
@@ -566,7 +616,7 @@ amor_sampler_run (AmorSampler   *self,
 
       t0 = amor_clock_now_ns ();
       ok = amor_work_call (func, user_data, index, error);
-      seconds = amor_clock_seconds_since (t0);
+      seconds = MAX (0.0, amor_clock_seconds_since (t0) - clock_overhead);
 
       if (!ok)
         break;
@@ -574,7 +624,7 @@ amor_sampler_run (AmorSampler   *self,
       amor_sampler_record (self, seconds);
       taken++;
       remaining--;
-      g_debug ("sampler: item %" G_GUINT64_FORMAT " took %.9f s "
+      AMOR_DEBUG ("sampler: item %" G_GUINT64_FORMAT " took %.9f s "
                "(n=%u, mean=%.9f s, cv=%.4f)%s",
                index, seconds, self->n, self->mean,
                amor_sampler_get_cv (self), base ? "" : " [grown: cv > 0.5]");

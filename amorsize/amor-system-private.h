@@ -74,4 +74,12 @@ void     amor_system_probe_measure_costs (guint            n_workers,
                                           double          *fork_join_cost,
                                           double          *dispatch_cost);
 
+/* Feeds the fork-join overhead a real team of @n_workers showed (waking
+ * the workers plus joining them) back into a measured fork-join cost, so
+ * that a probe taken while the threads were awake does not keep planning
+ * small maps as parallel. A cost given at construction never changes. */
+void     amor_system_observe_fork_join   (AmorSystem      *self,
+                                          guint            n_workers,
+                                          double           seconds);
+
 G_END_DECLS

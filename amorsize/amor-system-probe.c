@@ -583,11 +583,12 @@ amor_system_probe_read_machine (AmorSystemProbe *probe)
 
 /* Bounds that keep a measurement within a few milliseconds. */
 #define AMOR_PROBE_MAX_TEAM           1024
-#define AMOR_PROBE_FORK_JOIN_REPS     9
+#define AMOR_PROBE_FORK_JOIN_REPS     5
+#define AMOR_PROBE_IDLE_US            500
 #define AMOR_PROBE_DISPATCH_REPS      5
 #define AMOR_PROBE_FORK_JOIN_MIN_REPS 3
 #define AMOR_PROBE_DISPATCH_MIN_REPS  1
-#define AMOR_PROBE_FORK_JOIN_BUDGET   (G_GINT64_CONSTANT (1000000))  /* ns */
+#define AMOR_PROBE_FORK_JOIN_BUDGET   (G_GINT64_CONSTANT (4000000))  /* ns */
 #define AMOR_PROBE_DISPATCH_BUDGET    (G_GINT64_CONSTANT (2000000))  /* ns */
 #define AMOR_PROBE_BARRIER_TIMEOUT    (G_GINT64_CONSTANT (100000))   /* ns */
 #define AMOR_PROBE_CHUNKS_PER_WORKER  2048
@@ -761,6 +762,12 @@ amor_system_probe_measure_costs (guint   n_workers,
           if (reps >= AMOR_PROBE_FORK_JOIN_MIN_REPS &&
               amor_clock_now_ns () - start > AMOR_PROBE_FORK_JOIN_BUDGET)
             break;
+
+          /* A map rarely follows another within microseconds: by the time
+           * it starts, the pool's threads (and the processors they ran on)
+           * have gone idle, and waking them costs far more than waking
+           * threads that just finished a team. Measure that. */
+          g_usleep (AMOR_PROBE_IDLE_US);
 
           team_start = amor_clock_now_ns ();
           amor_pool_run_team (n, amor_probe_empty_worker, NULL);

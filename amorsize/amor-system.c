@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "amor-pool-private.h"
+#include "amor-debug-private.h"
 #include "amor-system-private.h"
 
 /**
@@ -33,7 +34,11 @@
  * The costs are measured on the worker threads [class@Amor.Executor] runs
  * on, the first time they are asked for, in a few milliseconds; the
  * measurement is kept for the process, so every system with the same
- * number of CPUs shares it.
+ * number of CPUs shares it. Threads that have been idle for a while wake
+ * up more slowly than the short probe can see, so every parallel run of an
+ * executor feeds the fork-join overhead it really had back into a measured
+ * fork-join cost (half way each time, without a notification); a cost
+ * given at construction never changes.
  *
  * [func@Amor.System.get_default] is this machine, read once;
  * [ctor@Amor.System.new] reads it again. Every property is also a
@@ -150,7 +155,8 @@ amor_system_get_costs (AmorSystem *self,
 
   if (g_atomic_int_get (&self->costs_known))
     {
-      *fork_join_cost = self->fork_join_cost;
+      /* The fork-join cost is refined by amor_system_observe_fork_join(). */
+      __atomic_load (&self->fork_join_cost, fork_join_cost, __ATOMIC_RELAXED);
       *dispatch_cost = self->dispatch_cost;
       return;
     }
@@ -205,8 +211,43 @@ amor_system_get_costs (AmorSystem *self,
       g_mutex_unlock (&costs_lock);
     }
 
-  *fork_join_cost = self->fork_join_cost;
+  __atomic_load (&self->fork_join_cost, fork_join_cost, __ATOMIC_RELAXED);
   *dispatch_cost = self->dispatch_cost;
+}
+
+/* How much one observation moves the fork-join cost: half way, so a few
+ * runs correct a probe that saw only threads that were still awake. */
+#define AMOR_OBSERVE_WEIGHT 0.5
+
+void
+amor_system_observe_fork_join (AmorSystem *self,
+                               guint       n_workers,
+                               double      seconds)
+{
+  double equivalent, cost;
+
+  g_return_if_fail (AMOR_IS_SYSTEM (self));
+
+  /* Given costs are the caller's: exact plans stay exact. */
+  if (self->given_fork_join_cost >= 0 || n_workers < 2 ||
+      !g_atomic_int_get (&self->costs_known) ||
+      !isfinite (seconds) || seconds < 0)
+    return;
+
+  /* The model scales the cost of a whole team by (n - 1) / (P - 1). */
+  equivalent = seconds * (double) MAX (1, self->n_cpus - 1) / (double) (n_workers - 1);
+
+  g_mutex_lock (&costs_lock);
+  __atomic_load (&self->fork_join_cost, &cost, __ATOMIC_RELAXED);
+  cost += AMOR_OBSERVE_WEIGHT * (equivalent - cost);
+  __atomic_store (&self->fork_join_cost, &cost, __ATOMIC_RELAXED);
+  for (guint i = 0; i < n_cost_readings; i++)
+    if (cost_readings[i].n_workers == self->n_cpus)
+      cost_readings[i].fork_join_cost = cost;
+  g_mutex_unlock (&costs_lock);
+
+  AMOR_DEBUG ("fork-join of %u workers observed: %.1f µs; cost of a team of %u "
+              "now %.1f µs", n_workers, seconds * 1e6, self->n_cpus, cost * 1e6);
 }
 
 static void
