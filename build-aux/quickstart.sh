@@ -2,8 +2,11 @@
 # amorsize quick start: installs the Debian packages amorsize needs (only
 # those missing), configures and builds in _build, then
 #   quickstart.sh demo   runs the demo (`amorsize demo`)
-#   quickstart.sh test   runs every test suite (C, Python, GJS, Vala, docs)
-#                        and ends with "N passed, M failed"
+#   quickstart.sh test   runs every test suite (C, Python, GJS, Vala, docs),
+#                        then the reliability stages (build-aux/reliability.sh:
+#                        sanitizers, valgrind, fuzzing; AMOR_RELIABILITY=skip
+#                        leaves them out, which CI counts as failed), and ends
+#                        with "N passed, M failed" over all of them
 # Run it as root on Debian 12 (or as a user when the packages are there).
 set -eu
 
@@ -13,7 +16,7 @@ builddir=${AMOR_BUILDDIR:-_build}
 
 packages="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev
 libjson-glib-dev gobject-introspection libgirepository1.0-dev gjs valac
-gi-docgen python3-gi"
+gi-docgen python3-gi clang libclang-rt-14-dev valgrind"
 
 missing=""
 for p in $packages; do
@@ -44,7 +47,11 @@ case "$mode" in
   test)
     status=0
     meson test -C "$builddir" --print-errorlogs --num-processes 2 || status=$?
-    /usr/bin/python3 build-aux/test-summary.py "$builddir/meson-logs/testlog.json" || status=1
+    export AMOR_BUILDDIR="$builddir"
+    sh build-aux/reliability.sh all || status=1
+    # shellcheck disable=SC2046
+    /usr/bin/python3 build-aux/test-summary.py "$builddir/meson-logs/testlog.json" \
+      $(sh build-aux/reliability.sh logs) || status=1
     exit $status
     ;;
   *)

@@ -1,0 +1,254 @@
+/* fuzz-wire.c: libFuzzer target for the process workers' messages
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The first byte chooses the side; the rest is a byte stream as it would
+ * arrive on a pipe:
+ *
+ *  even: a worker's standard input, served by amor_worker_serve() with a
+ *        callback that echoes each item (and fails on a few kinds of item,
+ *        so the error answer is written too);
+ *  odd:  a worker's output as the pool reads it: frames read with
+ *        amor_wire_read_frame_async(), bodies decoded with
+ *        amor_wire_body_decode() and unpacked as the pool unpacks them.
+ *
+ * Neither side may crash, leak, hang or pass garbage on as data: every
+ * stream ends in a clean end or an error that says what was wrong.
+ */
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <amorsize/amorsize.h>
+
+#include "amorsize/amor-wire-private.h"
+
+int LLVMFuzzerTestOneInput (const uint8_t *data,
+                            size_t         size);
+
+/* The worker side */
+
+static GVariant *
+echo_item (GVariant  *item,
+           gpointer   user_data,
+           GError   **error)
+{
+  guint *n_items = user_data;
+
+  (*n_items)++;
+
+  if (g_variant_is_of_type (item, G_VARIANT_TYPE_STRING) &&
+      g_str_equal (g_variant_get_string (item, NULL), "fail"))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "asked to fail");
+      return NULL;
+    }
+  if (g_variant_is_of_type (item, G_VARIANT_TYPE_BOOLEAN) && !g_variant_get_boolean (item))
+    return NULL;   /* FALSE without an error, as a Python exception looks */
+
+  return g_variant_ref (item);
+}
+
+static void
+fuzz_worker (const uint8_t *data,
+             size_t         size)
+{
+  static int saved_stdin = -1, saved_stdout = -1;
+  g_autoptr(GError) error = NULL;
+  guint n_items = 0;
+  gboolean ok;
+  int input, output;
+
+  if (saved_stdin < 0)
+    {
+      saved_stdin = fcntl (STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+      saved_stdout = fcntl (STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+      g_assert_cmpint (saved_stdin, >=, 0);
+      g_assert_cmpint (saved_stdout, >=, 0);
+    }
+
+  /* Standard input: the bytes, from a memory file (a pipe would fill up). */
+  input = memfd_create ("fuzz-wire-input", MFD_CLOEXEC);
+  g_assert_cmpint (input, >=, 0);
+  g_assert_cmpint (write (input, data, size), ==, (ssize_t) size);
+  g_assert_cmpint (lseek (input, 0, SEEK_SET), ==, 0);
+  output = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+  g_assert_cmpint (output, >=, 0);
+  g_assert_cmpint (dup2 (input, STDIN_FILENO), ==, STDIN_FILENO);
+  g_assert_cmpint (dup2 (output, STDOUT_FILENO), ==, STDOUT_FILENO);
+  close (input);
+  close (output);
+
+  ok = amor_worker_serve (echo_item, &n_items, &error);
+  if (ok)
+    g_assert_no_error (error);
+  else
+    {
+      g_assert_nonnull (error);
+      g_assert_cmpuint (strlen (error->message), >, 0);
+    }
+
+  g_assert_cmpint (dup2 (saved_stdin, STDIN_FILENO), ==, STDIN_FILENO);
+  g_assert_cmpint (dup2 (saved_stdout, STDOUT_FILENO), ==, STDOUT_FILENO);
+}
+
+/* The pool side */
+
+typedef struct
+{
+  gboolean  done;
+  GBytes   *body;
+  guint8    type;
+  gsize     frame_size;
+  GError   *error;
+} FrameRead;
+
+static void
+frame_read_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  FrameRead *fr = user_data;
+
+  fr->body = amor_wire_read_frame_finish (G_INPUT_STREAM (source), result, &fr->type,
+                                          &fr->frame_size, &fr->error);
+  fr->done = TRUE;
+}
+
+static void
+unpack_message (guint8    type,
+                GVariant *message)
+{
+  switch (type)
+    {
+    case AMOR_WIRE_HELLO:
+      {
+        g_autoptr(GError) error = NULL;
+
+        if (!amor_wire_hello_check (message, &error))
+          g_assert_true (error->domain == AMOR_ERROR);
+      }
+      break;
+
+    case AMOR_WIRE_CHUNK:
+      {
+        g_autoptr(GVariant) items = NULL;
+        guint32 id;
+
+        g_variant_get (message, "(u@av)", &id, &items);
+        for (gsize i = 0; i < g_variant_n_children (items); i++)
+          {
+            g_autoptr(GVariant) boxed = g_variant_get_child_value (items, i);
+            g_autoptr(GVariant) item = g_variant_get_variant (boxed);
+
+            g_assert_nonnull (item);
+          }
+      }
+      break;
+
+    case AMOR_WIRE_RESULTS:
+      {
+        g_autoptr(GVariant) results = NULL;
+        g_autoptr(GVariant) durations = NULL;
+        const gint64 *ns;
+        gsize n_ns = 0;
+        gint64 overhead;
+        guint32 id;
+
+        g_variant_get (message, "(u@av@axx)", &id, &results, &durations, &overhead);
+        ns = g_variant_get_fixed_array (durations, &n_ns, sizeof (gint64));
+        g_assert_true (n_ns == 0 || ns != NULL);
+        for (gsize i = 0; i < g_variant_n_children (results); i++)
+          {
+            g_autoptr(GVariant) boxed = g_variant_get_child_value (results, i);
+            g_autoptr(GVariant) value = g_variant_get_variant (boxed);
+
+            g_assert_nonnull (value);
+          }
+      }
+      break;
+
+    case AMOR_WIRE_ERROR:
+      {
+        const char *domain, *text;
+        guint32 id, position;
+        gint32 code;
+
+        g_variant_get (message, "(uu&si&s)", &id, &position, &domain, &code, &text);
+        g_assert_true (g_utf8_validate (text, -1, NULL));
+      }
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+fuzz_pool (const uint8_t *data,
+           size_t         size)
+{
+  g_autoptr(GInputStream) stream = g_memory_input_stream_new_from_data (data, size, NULL);
+  gsize consumed = 0;
+
+  for (;;)
+    {
+      FrameRead fr = { 0 };
+      g_autoptr(GVariant) message = NULL;
+      g_autoptr(GError) error = NULL;
+
+      amor_wire_read_frame_async (stream, 1 << 20, frame_read_cb, &fr);
+      while (!fr.done)
+        g_main_context_iteration (NULL, TRUE);
+
+      if (fr.body == NULL)
+        {
+          g_assert_nonnull (fr.error);
+          g_assert_true (g_error_matches (fr.error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) ||
+                         g_error_matches (fr.error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT) ||
+                         g_error_matches (fr.error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA));
+          /* A clean end only where a frame would start. */
+          if (g_error_matches (fr.error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
+            g_assert_cmpuint (consumed, ==, size);
+          g_error_free (fr.error);
+          break;
+        }
+
+      g_assert_no_error (fr.error);
+      g_assert_cmpuint (fr.frame_size, ==, AMOR_WIRE_HEADER_SIZE + g_bytes_get_size (fr.body));
+      consumed += fr.frame_size;
+      g_assert_cmpuint (consumed, <=, size);
+
+      message = amor_wire_body_decode (fr.type, fr.body, &error);
+      g_bytes_unref (fr.body);
+      if (message == NULL)
+        {
+          g_assert_true (g_error_matches (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA));
+          continue;
+        }
+      g_assert_no_error (error);
+      g_assert_true (g_variant_is_of_type (message, amor_wire_body_type (fr.type)));
+      unpack_message (fr.type, message);
+    }
+
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data,
+                        size_t         size)
+{
+  if (size < 1)
+    return 0;
+
+  if (data[0] % 2 == 0)
+    fuzz_worker (data + 1, size - 1);
+  else
+    fuzz_pool (data + 1, size - 1);
+
+  return 0;
+}
