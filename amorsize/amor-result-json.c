@@ -460,6 +460,17 @@ amor_plan_from_json (const char  *json,
   gint64 version;
   guint s;
 
+  /* A result is an object. json-glib 1.6 accepts a stray value before one
+   * ("2{…}") and leaks what it built for it: refuse such text first. */
+  {
+    const char *c = json;
+
+    while (g_ascii_isspace (*c))
+      c++;
+    if (*c != '{')
+      return invalid (error, "The result JSON is not an object");
+  }
+
   if (!json_parser_load_from_data (parser, json, -1, &parse_error))
     {
       g_set_error (error, AMOR_ERROR, AMOR_ERROR_PARSE,
