@@ -461,14 +461,27 @@ amor_plan_from_json (const char  *json,
   guint s;
 
   /* A result is an object. json-glib 1.6 accepts a stray value before one
-   * ("2{…}") and leaks what it built for it: refuse such text first. */
+   * ("2{…}") and leaks what it built for it: text that does not start
+   * with an object is refused before parsing. */
   {
     const char *c = json;
 
     while (g_ascii_isspace (*c))
       c++;
     if (*c != '{')
-      return invalid (error, "The result JSON is not an object");
+      {
+        /* Another JSON value (an array, a number, a string, a literal) is
+         * data of the wrong kind; anything else is not JSON at all. */
+        if ((*c != '\0' && strchr ("[\"-0123456789", *c) != NULL) ||
+            g_str_has_prefix (c, "true") || g_str_has_prefix (c, "false") ||
+            g_str_has_prefix (c, "null"))
+          return invalid (error, "The result JSON is not an object");
+
+        g_set_error_literal (error, AMOR_ERROR, AMOR_ERROR_PARSE,
+                             "The result JSON cannot be parsed: a result is a "
+                             "JSON object, and this text does not start with “{”");
+        return FALSE;
+      }
   }
 
   if (!json_parser_load_from_data (parser, json, -1, &parse_error))
@@ -487,9 +500,12 @@ amor_plan_from_json (const char  *json,
     return FALSE;
   if (g_strcmp0 (format, FORMAT_NAME) != 0)
     {
+      /* The text is the caller's: it may not even be UTF-8. */
+      g_autofree char *shown = g_utf8_make_valid (format, -1);
+
       g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
                    "The JSON is not an amorsize result (format “%s”, expected “%s”)",
-                   format, FORMAT_NAME);
+                   shown, FORMAT_NAME);
       return FALSE;
     }
 
@@ -555,9 +571,11 @@ amor_plan_from_json (const char  *json,
       break;
   if (s == G_N_ELEMENTS (schedule_nicks))
     {
+      g_autofree char *shown = g_utf8_make_valid (schedule, -1);
+
       g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
                    "The result JSON member “plan.schedule” is “%s”; "
-                   "expected “serial”, “fixed” or “guided”", schedule);
+                   "expected “serial”, “fixed” or “guided”", shown);
       return FALSE;
     }
   p->schedule = (AmorSchedule) s;

@@ -181,6 +181,7 @@ test_result_json_malformed (void)
   g_autoptr(AmorResult) good = make_plan (0.0, 1000);
   g_autofree char *json = amor_result_to_json (good);
   const char *bad[] = { "", "{", "not json", "{\"format\": }", "[1, 2, 3]", "42", "null" };
+  g_autofree char *prefixed = g_strconcat ("2", json, NULL);
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -191,13 +192,20 @@ test_result_json_malformed (void)
       g_assert_true (error->code == AMOR_ERROR_PARSE || error->code == AMOR_ERROR_INVALID_DATA);
     }
 
+  /* a stray value before a good document (json-glib 1.6 accepts it) */
+  {
+    g_autoptr(GError) error = NULL;
+    g_assert_null (amor_result_new_from_json (prefixed, &error));
+    g_assert_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA);
+  }
+
   /* every truncation of a good document fails cleanly */
   for (gsize len = 0; len < strlen (json) - 1; len += 7)
     {
       g_autofree char *cut = g_strndup (json, len);
       g_autoptr(GError) error = NULL;
       g_autoptr(AmorResult) r = amor_result_new_from_json (cut, &error);
-      int expected = len == 0 ? AMOR_ERROR_INVALID_DATA : AMOR_ERROR_PARSE;
+      int expected = AMOR_ERROR_PARSE;
 
       g_assert_null (r);
       g_assert_error (error, AMOR_ERROR, expected);
