@@ -486,8 +486,11 @@ amor_plan_from_json (const char  *json,
 
   if (!json_parser_load_from_data (parser, json, -1, &parse_error))
     {
+      /* json-glib quotes the input in its message, valid UTF-8 or not. */
+      g_autofree char *shown = g_utf8_make_valid (parse_error->message, -1);
+
       g_set_error (error, AMOR_ERROR, AMOR_ERROR_PARSE,
-                   "The result JSON cannot be parsed: %s", parse_error->message);
+                   "The result JSON cannot be parsed: %s", shown);
       return FALSE;
     }
 
