@@ -31,6 +31,7 @@
 #include <stdlib.h>
 
 #include <glib.h>
+#include <glib-object.h>
 
 #undef g_once_init_enter
 #undef g_once_init_leave
@@ -248,6 +249,25 @@ g_thread_pool_push (GThreadPool  *pool,
   REAL (g_thread_pool_push);
   __tsan_release (data);
   return real_g_thread_pool_push (pool, data, error);
+}
+
+/* Objects: GObject's reference count is an atomic that GLib does not show
+ * ThreadSanitizer. Every unref publishes what its thread wrote; the thread
+ * about to drop the last reference (the count is 1) takes all of it before
+ * dispose and finalize run there — as when a GTask's worker thread drops
+ * the last reference to the executor that started it. */
+
+void
+g_object_unref (gpointer object)
+{
+  REAL (g_object_unref);
+  if (object != NULL)
+    {
+      __tsan_release (object);
+      if (g_atomic_int_get (&((GObject *) object)->ref_count) == 1)
+        __tsan_acquire (object);
+    }
+  real_g_object_unref (object);
 }
 
 /* Main contexts: attaching a source publishes what was written before; its
