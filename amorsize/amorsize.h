@@ -17,5 +17,7 @@
 #include <amorsize/amor-result.h>
 #include <amorsize/amor-optimizer.h>
 #include <amorsize/amor-executor.h>
+#include <amorsize/amor-worker.h>
+#include <amorsize/amor-process-pool.h>
 
 #undef AMORSIZE_INSIDE

@@ -1,0 +1,2746 @@
+/* amor-process-pool.c: run a map on worker processes
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "amor-process-pool.h"
+#include "amor-error.h"
+#include "amor-optimizer.h"
+#include "amor-sampler.h"
+#include "amor-clock-private.h"
+#include "amor-wire-private.h"
+
+/**
+ * AmorProcessPool:
+ *
+ * Runs a map over the items of a [struct@GLib.Variant] array on worker
+ * processes, in parallel when that pays.
+ *
+ * Threads give no speed to JavaScript (GJS runs JavaScript on one thread
+ * only) nor to pure-Python work (it holds the GIL). Worker processes do. A
+ * process pool starts its workers from an `argv` — `gjs -m worker.js`,
+ * `python3 worker.py` or a C program — whose main thread calls
+ * [func@Amor.worker_serve] with the work of one item. The items travel to
+ * the workers in chunks and the results come back in input order as an
+ * array of variants (`av`).
+ *
+ * ```js
+ * // main.js
+ * const pool = Amor.ProcessPool.new(['gjs', '-m', 'worker.js'], 0);
+ * const items = new GLib.Variant('ad', [1, 2, 3, 4]);
+ * const results = await pool.map_async(items, null);  // with Gio._promisify
+ * print(results.recursiveUnpack());
+ *
+ * // worker.js
+ * Amor.worker_serve(item => new GLib.Variant('d', Math.sqrt(item.unpack())));
+ * ```
+ *
+ * ```python
+ * pool = Amor.ProcessPool.new(['/usr/bin/python3', 'worker.py'], 0)
+ * results = pool.map(GLib.Variant('ad', [1, 2, 3, 4]), None).unpack()
+ * ```
+ *
+ * ## Planning
+ *
+ * A map first runs a few items (spread over the input, as
+ * [class@Amor.Sampler] does) on the first worker, which times each of
+ * them: two items, then the rest of
+ * [property@Amor.ProcessPool:sample-size], then more when their durations
+ * vary a lot — one chunk, one round trip, at a time, and no more than 2 %
+ * of the estimated serial time of the map (or the sampler's time budget).
+ * Their results are kept, so every item is processed exactly once. When
+ * the first two items show that the map is worth splitting, the other
+ * workers start while sampling goes on. From them the
+ * pool measures what processes cost: the time to start a worker up to its
+ * first message ([property@Amor.ProcessPool:spawn-cost]), the round trip of
+ * a chunk beyond the work itself
+ * ([property@Amor.ProcessPool:dispatch-cost]) and the time to serialise
+ * and deserialise an item and its result, on both sides
+ * ([property@Amor.ProcessPool:serialization-cost]). An [class@Amor.Optimizer]
+ * then plans with these costs in place of the thread costs: the spawn
+ * time as the fork-join cost (0 once every usable CPU has a worker running),
+ * the round trip as the dispatch cost, the serialisation cost added to the
+ * mean item duration. The chunk size follows the seed's rule with a target
+ * chunk duration of 50 ms ([property@Amor.ProcessPool:target-chunk-duration])
+ * rather than 1 ms, because a chunk costs a round trip between processes.
+ * In a fixed plan (the default) the chunks of the tail shrink to a 2n-th
+ * of the items left (n workers), so that the workers finish together even
+ * when a few items cost far more than the samples showed.
+ *
+ * A serial plan runs every item in the first worker — the work callback
+ * lives in the worker program, not in the calling process — in chunks of
+ * the base chunk size. A parallel plan starts the workers it needs and
+ * hands out chunks to whichever worker is free; a worker gets its next
+ * chunk before it has answered the last (but for the last chunks of the
+ * map), so that it never waits for the pool in between. The pool keeps
+ * the workers running for the next map, until it is disposed or
+ * [method@Amor.ProcessPool.shutdown] is called.
+ * [property@Amor.ProcessPool:plan] fixes the plan instead, skipping the
+ * sampling.
+ *
+ * ## Messages
+ *
+ * A message is a frame: a 4-byte big-endian length, a type byte and three
+ * zero bytes, then a [struct@GLib.Variant] in its serialised form.
+ * GVariant's own serialisation is used rather than JSON: serialising a
+ * chunk and reading it back was measured 1.3 to 3 times faster for items
+ * that are doubles, strings or tuples, and 30 times faster for arrays of
+ * doubles (`bench/process/bench-wire.c`); and an item keeps its exact
+ * type, which JSON loses (a `(sid)` tuple comes back from JSON as an
+ * `av`). A frame longer than
+ * [property@Amor.ProcessPool:max-frame-size] is an error.
+ *
+ * ## Failures
+ *
+ * - An error of the work callback in a worker fails the map with that
+ *   error, its message prefixed with the item's index (`Item 42: …`). No
+ *   chunk is handed out after it; the chunks already running are waited
+ *   for.
+ * - A worker that exits or is killed while it runs a chunk is replaced by a
+ *   new one, and the items of that chunk are run again, one at a time. An
+ *   item whose worker dies a second time fails the map with an error that
+ *   names it. (Results are never lost nor duplicated; but the dead worker
+ *   may have processed some of its items before it died.)
+ * - A worker that writes malformed or oversized output fails the map with
+ *   an error naming the worker and the chunk; that worker is terminated,
+ *   and the pool starts a new one for the next map.
+ * - An `argv` that cannot be started fails the map at once; a worker that
+ *   exits before its first message, or does not send it within
+ *   [property@Amor.ProcessPool:hello-timeout] seconds, fails it too.
+ * - Cancelling the [class@Gio.Cancellable] terminates the workers that are
+ *   running or starting, waits for them to be reaped, and fails the map
+ *   with %G_IO_ERROR_CANCELLED.
+ *
+ * ## Threads and main contexts
+ *
+ * All the work of the pool — starting workers, writing and reading their
+ * messages — happens on the thread that calls
+ * [method@Amor.ProcessPool.map_async], with asynchronous I/O on its
+ * thread-default [struct@GLib.MainContext], and every signal is emitted
+ * there. [method@Amor.ProcessPool.map] runs the same on a main context of
+ * its own and returns when the map is over. A pool runs one map at a time.
+ *
+ * The workers' standard input and output are the two directions of one
+ * socket pair rather than two pipes: writing to a worker that died then
+ * fails with an error instead of raising `SIGPIPE` in the calling process.
+ * Their standard error is the caller's.
+ *
+ * Since: 0.1
+ */
+
+#define DEFAULT_SAMPLE_SIZE    5
+#define DEFAULT_HELLO_TIMEOUT  30.0
+/* How long disposing the pool waits for idle workers to exit after their
+ * input ended, before it kills them. */
+#define SHUTDOWN_GRACE_MS      5000
+
+typedef struct _Run Run;
+
+struct _AmorProcessPool
+{
+  GObject      parent_instance;
+
+  GStrv        argv;
+  guint        n_workers;
+  AmorSystem  *system;
+  guint        sample_size;
+  double       min_speedup;
+  double       target_chunk_duration;
+  guint        max_frame_size;
+  double       hello_timeout;
+  AmorResult  *plan;
+
+  AmorResult  *result;
+  double       spawn_cost;
+  double       dispatch_cost;
+  double       serialization_cost;
+  double       elapsed;
+
+  GPtrArray   *idle;              /* Worker: alive, kept between maps */
+  Run         *current;           /* the map running, or NULL */
+  guint        next_worker_id;
+  gboolean     running;
+};
+
+G_DEFINE_FINAL_TYPE (AmorProcessPool, amor_process_pool, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_ARGV,
+  PROP_N_WORKERS,
+  PROP_N_RUNNING,
+  PROP_SYSTEM,
+  PROP_SAMPLE_SIZE,
+  PROP_MIN_SPEEDUP,
+  PROP_TARGET_CHUNK_DURATION,
+  PROP_MAX_FRAME_SIZE,
+  PROP_HELLO_TIMEOUT,
+  PROP_PLAN,
+  PROP_RESULT,
+  PROP_SPAWN_COST,
+  PROP_DISPATCH_COST,
+  PROP_SERIALIZATION_COST,
+  PROP_ELAPSED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* Workers, chunks and runs */
+
+typedef enum {
+  WORKER_SPAWNING,      /* waiting for its hello (a read pending) */
+  WORKER_IDLE,          /* no operation pending */
+  WORKER_BUSY,          /* running a chunk (a write or read pending) */
+  WORKER_DEAD,          /* being reaped, or reaped */
+} WorkerState;
+
+typedef struct
+{
+  guint64  *indices;
+  gsize     n;
+  guint     id;
+  guint     attempt;      /* 0, or 1 for a retry after a worker died */
+  gboolean  sample;
+  gboolean  written;      /* the worker has it (or its socket does) */
+  GVariant *message;      /* until written */
+  gint64    start_ns;     /* before encoding */
+  gint64    encode_ns;
+} Chunk;
+
+typedef struct
+{
+  guint         ref_count;
+  guint         id;
+  GSubprocess  *process;
+  char         *pid;
+  GSocket      *socket;
+  GIOStream    *stream;
+  WorkerState   state;
+  gint64        spawned_ns;
+  GSource      *hello_timeout;
+  GQueue        inflight;     /* Chunk: sent, not answered; oldest first */
+  gboolean      reading;      /* a read is pending */
+  gboolean      writing;      /* a write is pending */
+  gboolean      said_hello;
+  char         *kill_reason;  /* set when the pool terminated it */
+  char         *lost;         /* set when it died with an operation pending */
+  gboolean      timed_out;
+  Run          *run;          /* the map it works for (kept once dead) */
+} Worker;
+
+typedef enum {
+  PHASE_SAMPLING,
+  PHASE_RUNNING,
+  PHASE_STOPPING,
+} Phase;
+
+struct _Run
+{
+  AmorProcessPool *self;
+  GTask           *task;
+  GMainContext    *context;
+  GCancellable    *cancellable;
+  GSource         *cancel_source;
+
+  GVariant        *items;
+  gboolean         boxed;        /* the items are an "av" */
+  guint64          n_items;
+  GVariant       **results;      /* "v" values, by index */
+  guint64          n_done;
+
+  GPtrArray       *workers;      /* Worker: alive ones of this map */
+  guint            pending;      /* asynchronous operations under way */
+  guint            reaping;      /* workers lost, not reaped yet */
+  Phase            phase;
+  GError          *error;        /* the first error */
+  gboolean         cancelled;
+  gboolean         finished;
+  guint            next_chunk_id;
+  gint64           start_ns;
+
+  /* Sampling */
+  AmorSampler     *sampler;
+  GArray          *sampled;      /* sorted guint64 indices */
+  guint64          sample_cursor;
+  gint64           sampling_start_ns;
+  gboolean         prespawned;   /* the workers of a first guess started */
+  GArray          *dispatch;     /* double: round trip beyond the work */
+  double           serialization_sum;
+  guint            serialization_n;
+
+  /* Running */
+  AmorResult      *plan;
+  guint            n_workers;
+  guint64          chunk_size;
+  AmorSchedule     schedule;
+  guint64          next;         /* the next index to hand out */
+  gsize            skip_pos;     /* the first sampled index >= next */
+  GQueue           retry;        /* Chunk: one-item chunks to run again */
+};
+
+static void run_schedule (Run *run);
+static void worker_died (Worker *worker, const char *why);
+
+static Worker *
+worker_ref (Worker *worker)
+{
+  worker->ref_count++;
+  return worker;
+}
+
+static void
+chunk_free (Chunk *chunk)
+{
+  g_clear_pointer (&chunk->message, g_variant_unref);
+  g_free (chunk->indices);
+  g_free (chunk);
+}
+
+static void
+worker_unref (Worker *worker)
+{
+  if (--worker->ref_count > 0)
+    return;
+
+  g_assert (worker->hello_timeout == NULL);
+  g_queue_clear_full (&worker->inflight, (GDestroyNotify) chunk_free);
+  if (worker->stream != NULL)
+    g_io_stream_close (worker->stream, NULL, NULL);
+  g_clear_object (&worker->stream);
+  g_clear_object (&worker->socket);
+  g_clear_object (&worker->process);
+  g_free (worker->kill_reason);
+  g_free (worker->lost);
+  g_free (worker->pid);
+  g_free (worker);
+}
+
+/* "chunk 5 (items 20–23)" */
+static char *
+chunk_describe (const Chunk *chunk)
+{
+  GString *s = g_string_new (NULL);
+
+  g_string_append_printf (s, "chunk %u ", chunk->id);
+  if (chunk->n == 1)
+    g_string_append_printf (s, "(item %" G_GUINT64_FORMAT ")", chunk->indices[0]);
+  else if (chunk->indices[chunk->n - 1] - chunk->indices[0] == chunk->n - 1)
+    g_string_append_printf (s, "(items %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT ")",
+                            chunk->indices[0], chunk->indices[chunk->n - 1]);
+  else
+    {
+      g_string_append (s, "(items ");
+      for (gsize i = 0; i < chunk->n && i < 4; i++)
+        g_string_append_printf (s, "%s%" G_GUINT64_FORMAT, i > 0 ? ", " : "",
+                                chunk->indices[i]);
+      g_string_append (s, chunk->n > 4 ? ", …)" : ")");
+    }
+
+  return g_string_free (s, FALSE);
+}
+
+/* Records the first reason the map stops; takes @error. */
+static void
+run_fail (Run    *run,
+          GError *error)
+{
+  if (run->error == NULL && !run->cancelled)
+    {
+      g_debug ("process pool: map failed: %s", error->message);
+      run->error = error;
+    }
+  else
+    g_error_free (error);
+  run->phase = PHASE_STOPPING;
+}
+
+/* Worker operations
+ *
+ * A worker has at most one write and one read pending. Chunks are written in
+ * order and answered in order: worker->inflight holds the chunks sent (or
+ * being sent) and not answered yet, the oldest first; while a map runs, a
+ * worker may get a second chunk before the first is answered, so that it
+ * never waits for the pool between chunks. Every pending operation holds a
+ * reference on its worker and counts in run->pending; a callback that finds
+ * its worker dead only lets go. */
+
+static void worker_pump (Worker *worker);
+
+static gboolean
+worker_has_pending (Worker *worker)
+{
+  return worker->reading || worker->writing;
+}
+
+/* Terminates @worker: its pending operations fail, which reaps it. */
+static void
+worker_kill (Worker     *worker,
+             const char *reason)
+{
+  if (worker->state == WORKER_DEAD)
+    return;
+
+  if (worker->kill_reason == NULL)
+    worker->kill_reason = g_strdup (reason);
+
+  if (!worker_has_pending (worker))
+    {
+      worker_died (worker, reason);
+      return;
+    }
+
+  /* GLib sends the signal from its worker thread, a moment later; ending
+   * the socket makes the pending read or write return at once, also when
+   * a grandchild holds the other end. */
+  g_subprocess_force_exit (worker->process);
+  g_socket_shutdown (worker->socket, TRUE, TRUE, NULL);
+}
+
+/* @worker died (its output ended, a write failed) while another of its
+ * operations is still pending: that one is made to fail at once, and the
+ * worker is reaped when it has. */
+static void
+worker_lost (Worker     *worker,
+             const char *why)
+{
+  if (!worker_has_pending (worker))
+    {
+      worker_died (worker, worker->lost != NULL ? worker->lost : why);
+      return;
+    }
+
+  if (worker->lost == NULL)
+    {
+      worker->lost = g_strdup (why);
+      g_subprocess_force_exit (worker->process);
+      g_socket_shutdown (worker->socket, TRUE, TRUE, NULL);
+    }
+}
+
+/* Reaping */
+
+/* Queues @chunk to run again, at the front. */
+static void
+run_requeue (Run   *run,
+             Chunk *chunk)
+{
+  g_clear_pointer (&chunk->message, g_variant_unref);
+  chunk->written = FALSE;
+  g_queue_push_head (&run->retry, chunk);
+}
+
+static void
+worker_reaped_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  Worker *worker = user_data;
+  Run *run = worker->run;
+  GSubprocess *process = G_SUBPROCESS (source);
+  g_autofree char *status = NULL;
+  g_autofree char *who = NULL;
+  Chunk *head;
+
+  run->pending--;
+  run->reaping--;
+  g_subprocess_wait_finish (process, result, NULL);
+
+  if (g_subprocess_get_if_signaled (process))
+    {
+      int sig = g_subprocess_get_term_sig (process);
+
+      status = g_strdup_printf ("killed by signal %d (%s)", sig, g_strsignal (sig));
+    }
+  else if (g_subprocess_get_if_exited (process))
+    status = g_strdup_printf ("exited with status %d", g_subprocess_get_exit_status (process));
+  else
+    status = g_strdup ("ended");
+
+  who = g_strdup_printf ("worker %u (pid %s)", worker->id, worker->pid);
+  g_debug ("process pool: %s %s%s%s", who, status,
+           worker->kill_reason != NULL ? ": " : "",
+           worker->kill_reason != NULL ? worker->kill_reason : "");
+
+  head = g_queue_pop_head (&worker->inflight);
+
+  if (worker->kill_reason != NULL || run->phase == PHASE_STOPPING)
+    {
+      /* Terminated by the pool (the reason is recorded already), or the
+       * map is stopping anyway. */
+      if (worker->timed_out)
+        {
+          g_autofree char *argv0 = g_path_get_basename (run->self->argv[0]);
+
+          run_fail (run, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                      "Worker %u (%s) sent no hello within %.3g s, "
+                                      "so it was terminated",
+                                      worker->id, argv0, run->self->hello_timeout));
+        }
+      g_clear_pointer (&head, chunk_free);
+    }
+  else if (!worker->said_hello)
+    {
+      g_autofree char *argv0 = g_path_get_basename (run->self->argv[0]);
+
+      run_fail (run, g_error_new (AMOR_ERROR, AMOR_ERROR_FAILED,
+                                  "Worker %u (%s) %s before its hello: is it a "
+                                  "program that calls amor_worker_serve()?",
+                                  worker->id, argv0, status));
+    }
+  else
+    {
+      Chunk *later;
+
+      /* The chunks behind the first never started: they run again as they
+       * are, first. */
+      while ((later = g_queue_pop_tail (&worker->inflight)) != NULL)
+        run_requeue (run, later);
+
+      if (head == NULL)
+        ;
+      else if (!head->written)
+        run_requeue (run, g_steal_pointer (&head));
+      else if (head->attempt == 0)
+        {
+          g_autofree char *what = chunk_describe (head);
+
+          /* The worker died running it: its items run again, one per
+           * chunk, so that a second death names the item that caused it. */
+          g_debug ("process pool: %s %s while running %s: retrying its items",
+                   who, status, what);
+          for (gsize i = head->n; i > 0; i--)
+            {
+              Chunk *retry = g_new0 (Chunk, 1);
+
+              retry->indices = g_new (guint64, 1);
+              retry->indices[0] = head->indices[i - 1];
+              retry->n = 1;
+              retry->attempt = 1;
+              retry->sample = head->sample;
+              g_queue_push_head (&run->retry, retry);
+            }
+        }
+      else
+        {
+          run_fail (run, g_error_new (AMOR_ERROR, AMOR_ERROR_FAILED,
+                                      "Item %" G_GUINT64_FORMAT ": %s %s while processing "
+                                      "it, and so did the worker that ran it before",
+                                      head->indices[0], who, status));
+        }
+      g_clear_pointer (&head, chunk_free);
+    }
+
+  g_queue_clear_full (&worker->inflight, (GDestroyNotify) chunk_free);
+  worker_unref (worker);
+  run_schedule (run);
+}
+
+/* @worker is gone (or going): reap it. What it was running is retried, or
+ * fails the map, once it is reaped. */
+static void
+worker_died (Worker     *worker,
+             const char *why)
+{
+  Run *run = worker->run;
+
+  g_assert (worker->state != WORKER_DEAD);
+  g_debug ("process pool: worker %u (pid %s) lost: %s", worker->id, worker->pid, why);
+
+  if (worker->hello_timeout != NULL)
+    {
+      g_source_destroy (worker->hello_timeout);
+      g_clear_pointer (&worker->hello_timeout, g_source_unref);
+    }
+
+  worker->state = WORKER_DEAD;
+  /* The wait holds a reference of its own. */
+  worker_ref (worker);
+  g_ptr_array_remove (run->workers, worker);
+
+  g_subprocess_force_exit (worker->process);
+  if (worker_has_pending (worker))
+    g_socket_shutdown (worker->socket, TRUE, TRUE, NULL);
+  run->pending++;
+  run->reaping++;
+  g_subprocess_wait_async (worker->process, NULL, worker_reaped_cb, worker);
+}
+
+/* The start and the end of every operation. */
+static void
+worker_op_begin (Worker *worker)
+{
+  worker_ref (worker);
+  worker->run->pending++;
+}
+
+/* TRUE if the operation's outcome still matters (its worker is alive). */
+static gboolean
+worker_op_end (Worker *worker)
+{
+  worker->run->pending--;
+  if (worker->state != WORKER_DEAD)
+    return TRUE;
+
+  run_schedule (worker->run);
+  worker_unref (worker);
+  return FALSE;
+}
+
+/* Chunks */
+
+static void
+worker_written_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Worker *worker = user_data;
+  Run *run = worker->run;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = amor_wire_write_frame_finish (G_OUTPUT_STREAM (source), result, &error);
+  worker->writing = FALSE;
+  if (!worker_op_end (worker))
+    return;
+
+  if (worker->kill_reason != NULL)
+    worker_kill (worker, worker->kill_reason);
+  else if (!ok || worker->lost != NULL)
+    worker_lost (worker, error != NULL ? error->message : worker->lost);
+  else
+    {
+      for (GList *l = worker->inflight.head; l != NULL; l = l->next)
+        {
+          Chunk *chunk = l->data;
+
+          if (!chunk->written)
+            {
+              chunk->written = TRUE;
+              g_clear_pointer (&chunk->message, g_variant_unref);
+              break;
+            }
+        }
+      worker_pump (worker);
+    }
+
+  run_schedule (run);
+  worker_unref (worker);
+}
+
+/* The median of a few doubles (sorts them). */
+static double
+median (GArray *values)
+{
+  double *v = (double *) (void *) values->data;
+  guint n = values->len;
+
+  if (n == 0)
+    return 0.0;
+  for (guint i = 1; i < n; i++)
+    for (guint j = i; j > 0 && v[j - 1] > v[j]; j--)
+      {
+        double t = v[j];
+        v[j] = v[j - 1];
+        v[j - 1] = t;
+      }
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+/* Handles a RESULTS message; FALSE with @error if it does not fit. */
+static gboolean
+run_take_results (Run       *run,
+                  Chunk     *chunk,
+                  GVariant  *message,
+                  gint64     decode_start_ns,
+                  GError   **error)
+{
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GVariant) durations = NULL;
+  const gint64 *ns;
+  gsize n_ns = 0;
+  guint32 chunk_id;
+  gint64 overhead_ns;
+  gint64 compute_ns = 0;
+
+  g_variant_get (message, "(u@av@axx)", &chunk_id, &results, &durations, &overhead_ns);
+  ns = g_variant_get_fixed_array (durations, &n_ns, sizeof (gint64));
+
+  if (chunk_id != chunk->id)
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "the results of chunk %u instead", chunk_id);
+      return FALSE;
+    }
+  if (g_variant_n_children (results) != chunk->n || n_ns != chunk->n)
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "%" G_GSIZE_FORMAT " results for %" G_GSIZE_FORMAT " items",
+                   g_variant_n_children (results), chunk->n);
+      return FALSE;
+    }
+
+  for (gsize i = 0; i < chunk->n; i++)
+    {
+      guint64 index = chunk->indices[i];
+
+      g_assert (run->results[index] == NULL);
+      run->results[index] = g_variant_get_child_value (results, i);
+      compute_ns += MAX (ns[i], 0);
+    }
+  run->n_done += chunk->n;
+
+  if (chunk->sample)
+    {
+      /* Sampling chunks travel alone: their round trip is theirs. What is
+       * neither work nor (de)serialisation is the dispatch cost. */
+      gint64 now = amor_clock_now_ns ();
+      double decode = (double) (now - decode_start_ns) / 1e9;
+      double serialization = (double) chunk->encode_ns / 1e9 + decode +
+                             (double) MAX (overhead_ns, 0) / 1e9;
+      double round_trip = (double) (now - chunk->start_ns) / 1e9;
+      double per_item = serialization / (double) chunk->n;
+      double dispatch = MAX (0.0, round_trip - (double) compute_ns / 1e9 - serialization);
+
+      for (gsize i = 0; i < chunk->n; i++)
+        amor_sampler_add_duration (run->sampler, (double) MAX (ns[i], 0) / 1e9 + per_item);
+      run->serialization_sum += serialization;
+      run->serialization_n += chunk->n;
+      g_array_append_val (run->dispatch, dispatch);
+    }
+
+  return TRUE;
+}
+
+static void
+worker_answer_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  Worker *worker = user_data;
+  Run *run = worker->run;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GVariant) message = NULL;
+  gint64 decode_start_ns;
+  Chunk *chunk;
+  guint8 type = 0;
+  gsize frame_size = 0;
+
+  decode_start_ns = amor_clock_now_ns ();
+  body = amor_wire_read_frame_finish (G_INPUT_STREAM (source), result, &type, &frame_size, &error);
+  worker->reading = FALSE;
+  if (!worker_op_end (worker))
+    return;
+
+  /* The pool terminated the worker: an answer already on its way does not
+   * count. */
+  if (worker->kill_reason != NULL)
+    {
+      worker_kill (worker, worker->kill_reason);
+      goto out;
+    }
+
+  /* The worker died with its chunks. */
+  if ((body == NULL && !g_error_matches (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA)) ||
+      worker->lost != NULL)
+    {
+      worker_lost (worker, error != NULL ? error->message : worker->lost);
+      goto out;
+    }
+
+  chunk = g_queue_peek_head (&worker->inflight);
+
+  if (body != NULL)
+    {
+      if (type == AMOR_WIRE_RESULTS || type == AMOR_WIRE_ERROR)
+        message = amor_wire_body_decode (type, body, &error);
+      else
+        g_set_error (&error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                     "a '%c' message where results were expected", type);
+    }
+
+  if (message != NULL && type == AMOR_WIRE_RESULTS &&
+      run_take_results (run, chunk, message, decode_start_ns, &error))
+    {
+      chunk_free (g_queue_pop_head (&worker->inflight));
+      goto next;
+    }
+
+  if (message != NULL && type == AMOR_WIRE_ERROR)
+    {
+      guint32 chunk_id, position;
+      const char *domain, *text;
+      gint32 code;
+
+      g_variant_get (message, "(uu&si&s)", &chunk_id, &position, &domain, &code, &text);
+      if (chunk_id == chunk->id && position < chunk->n && domain[0] != '\0')
+        {
+          /* The work failed; the worker is fine. */
+          run_fail (run, g_error_new (g_quark_from_string (domain), code,
+                                      "Item %" G_GUINT64_FORMAT ": %s",
+                                      chunk->indices[position], text));
+          chunk_free (g_queue_pop_head (&worker->inflight));
+          goto next;
+        }
+      g_clear_error (&error);
+      g_set_error (&error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "an error message for chunk %u, item %u of %" G_GSIZE_FORMAT,
+                   chunk_id, position, chunk->n);
+    }
+
+  /* Malformed or oversized: the stream cannot be trusted any more. */
+  {
+    g_autofree char *who = g_strdup_printf ("worker %u (pid %s)", worker->id, worker->pid);
+    g_autofree char *what = chunk_describe (chunk);
+
+    run_fail (run, g_error_new (AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                                "The output of %s for %s was refused: %s",
+                                who, what, error->message));
+    worker_kill (worker, "malformed output");
+    goto out;
+  }
+
+next:
+  if (g_queue_is_empty (&worker->inflight))
+    worker->state = WORKER_IDLE;
+  worker_pump (worker);
+
+out:
+  run_schedule (run);
+  worker_unref (worker);
+}
+
+/* Starts the write of the next chunk not written yet, and the read of the
+ * next answer, if they are not under way. */
+static void
+worker_pump (Worker *worker)
+{
+  Run *run = worker->run;
+
+  if (worker->state == WORKER_DEAD || worker->kill_reason != NULL || worker->lost != NULL)
+    return;
+
+  if (!worker->writing)
+    for (GList *l = worker->inflight.head; l != NULL; l = l->next)
+      {
+        Chunk *chunk = l->data;
+
+        if (!chunk->written)
+          {
+            worker->writing = TRUE;
+            worker_op_begin (worker);
+            amor_wire_write_frame_async (g_io_stream_get_output_stream (worker->stream),
+                                         AMOR_WIRE_CHUNK, chunk->message,
+                                         worker_written_cb, worker);
+            break;
+          }
+      }
+
+  if (!worker->reading && !g_queue_is_empty (&worker->inflight) &&
+      ((Chunk *) g_queue_peek_head (&worker->inflight))->written)
+    {
+      worker->reading = TRUE;
+      worker_op_begin (worker);
+      amor_wire_read_frame_async (g_io_stream_get_input_stream (worker->stream),
+                                  run->self->max_frame_size, worker_answer_cb, worker);
+    }
+}
+
+/* Hands @chunk to @worker (idle, or running one chunk). FALSE when the
+ * chunk is too large (the map fails). */
+static gboolean
+run_send (Run    *run,
+          Worker *worker,
+          Chunk  *chunk)
+{
+  g_autofree GVariant **children = g_new (GVariant *, chunk->n);
+  gsize size;
+
+  chunk->id = ++run->next_chunk_id;
+  chunk->start_ns = amor_clock_now_ns ();
+
+  for (gsize i = 0; i < chunk->n; i++)
+    {
+      GVariant *child = g_variant_get_child_value (run->items, chunk->indices[i]);
+
+      if (run->boxed)
+        children[i] = child;
+      else
+        {
+          children[i] = g_variant_ref_sink (g_variant_new_variant (child));
+          g_variant_unref (child);
+        }
+    }
+  chunk->message = g_variant_ref_sink (g_variant_new ("(u@av)", chunk->id,
+                                                      g_variant_new_array (G_VARIANT_TYPE_VARIANT,
+                                                                           children, chunk->n)));
+  for (gsize i = 0; i < chunk->n; i++)
+    g_variant_unref (children[i]);
+  size = g_variant_get_size (chunk->message);   /* serialises it */
+  chunk->encode_ns = amor_clock_now_ns () - chunk->start_ns;
+
+  if (size > run->self->max_frame_size)
+    {
+      g_autofree char *what = chunk_describe (chunk);
+
+      run_fail (run, g_error_new (AMOR_ERROR, AMOR_ERROR_INVALID_ARGUMENT,
+                                  "The items of %s take %" G_GSIZE_FORMAT " bytes, above "
+                                  "the maximum frame size of %u bytes",
+                                  what, size, run->self->max_frame_size));
+      chunk_free (chunk);
+      return FALSE;
+    }
+
+  worker->state = WORKER_BUSY;
+  g_queue_push_tail (&worker->inflight, chunk);
+  worker_pump (worker);
+  return TRUE;
+}
+
+/* Spawning */
+
+static void
+worker_hello_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Worker *worker = user_data;
+  Run *run = worker->run;
+  AmorProcessPool *self = run->self;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GVariant) hello = NULL;
+  guint8 type = 0;
+
+  body = amor_wire_read_frame_finish (G_INPUT_STREAM (source), result, &type, NULL, &error);
+  worker->reading = FALSE;
+  if (!worker_op_end (worker))
+    return;
+
+  if (worker->hello_timeout != NULL)
+    {
+      g_source_destroy (worker->hello_timeout);
+      g_clear_pointer (&worker->hello_timeout, g_source_unref);
+    }
+
+  if ((body == NULL && !g_error_matches (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA)) ||
+      worker->kill_reason != NULL)
+    {
+      worker_died (worker, error != NULL ? error->message : worker->kill_reason);
+      goto out;
+    }
+
+  if (body != NULL)
+    {
+      if (type == AMOR_WIRE_HELLO)
+        hello = amor_wire_body_decode (type, body, &error);
+      else
+        g_set_error (&error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                     "a '%c' message where a hello was expected", type);
+    }
+
+  if (hello == NULL || !amor_wire_hello_check (hello, &error))
+    {
+      g_autofree char *argv0 = g_path_get_basename (self->argv[0]);
+      int code = error->domain == AMOR_ERROR ? error->code : AMOR_ERROR_INVALID_DATA;
+
+      run_fail (run, g_error_new (AMOR_ERROR, code,
+                                  "The hello of worker %u (%s, pid %s) is malformed: %s",
+                                  worker->id, argv0, worker->pid, error->message));
+      worker_kill (worker, "malformed hello");
+      goto out;
+    }
+
+  worker->said_hello = TRUE;
+  self->spawn_cost = amor_clock_seconds_since (worker->spawned_ns);
+  g_debug ("process pool: worker %u (pid %s) ready after %.6f s",
+           worker->id, worker->pid, self->spawn_cost);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SPAWN_COST]);
+  worker->state = WORKER_IDLE;
+
+out:
+  run_schedule (run);
+  worker_unref (worker);
+}
+
+static gboolean
+worker_hello_timeout_cb (gpointer user_data)
+{
+  Worker *worker = user_data;
+
+  g_clear_pointer (&worker->hello_timeout, g_source_unref);
+  worker->timed_out = TRUE;
+  worker_kill (worker, "no hello in time");
+  return G_SOURCE_REMOVE;
+}
+
+/* Starts a worker for @run; FALSE (the map fails) if it cannot start. */
+static gboolean
+run_spawn (Run *run)
+{
+  AmorProcessPool *self = run->self;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  GSubprocess *process;
+  Worker *worker;
+  int sv[2];
+  int child_out;
+  gint64 start_ns = amor_clock_now_ns ();
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    {
+      int errsv = errno;
+
+      run_fail (run, g_error_new (G_IO_ERROR, g_io_error_from_errno (errsv),
+                                  "Could not create the pipes of a worker: %s",
+                                  g_strerror (errsv)));
+      return FALSE;
+    }
+
+  child_out = fcntl (sv[1], F_DUPFD_CLOEXEC, 3);
+  if (child_out < 0)
+    {
+      int errsv = errno;
+
+      close (sv[0]);
+      close (sv[1]);
+      run_fail (run, g_error_new (G_IO_ERROR, g_io_error_from_errno (errsv),
+                                  "Could not create the pipes of a worker: %s",
+                                  g_strerror (errsv)));
+      return FALSE;
+    }
+
+  /* The launcher owns (and, once freed, closes) the child's ends. */
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_take_stdin_fd (launcher, sv[1]);
+  g_subprocess_launcher_take_stdout_fd (launcher, child_out);
+  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) self->argv, &error);
+  g_clear_object (&launcher);
+
+  if (process == NULL)
+    {
+      close (sv[0]);
+      run_fail (run, g_error_new (error->domain, error->code,
+                                  "Could not start a worker (%s): %s",
+                                  self->argv[0], error->message));
+      return FALSE;
+    }
+
+  socket = g_socket_new_from_fd (sv[0], &error);
+  if (socket == NULL)
+    {
+      close (sv[0]);
+      g_subprocess_force_exit (process);
+      g_subprocess_wait (process, NULL, NULL);
+      g_object_unref (process);
+      run_fail (run, g_error_new (error->domain, error->code,
+                                  "Could not talk to a worker: %s", error->message));
+      return FALSE;
+    }
+
+  worker = g_new0 (Worker, 1);
+  worker->ref_count = 1;
+  worker->id = ++self->next_worker_id;
+  worker->process = process;
+  worker->pid = g_strdup (g_subprocess_get_identifier (process));
+  worker->socket = g_steal_pointer (&socket);
+  worker->stream = G_IO_STREAM (g_socket_connection_factory_create_connection (worker->socket));
+  worker->state = WORKER_SPAWNING;
+  worker->spawned_ns = start_ns;
+  worker->run = run;
+  g_queue_init (&worker->inflight);
+  g_ptr_array_add (run->workers, worker);
+
+  g_debug ("process pool: started worker %u (pid %s)", worker->id, worker->pid);
+
+  worker->hello_timeout = g_timeout_source_new ((guint) MIN (self->hello_timeout * 1000.0,
+                                                             (double) G_MAXUINT));
+  g_source_set_callback (worker->hello_timeout, worker_hello_timeout_cb, worker, NULL);
+  g_source_set_static_name (worker->hello_timeout, "[amorsize] worker hello timeout");
+  g_source_attach (worker->hello_timeout, run->context);
+
+  worker->reading = TRUE;
+  worker_op_begin (worker);
+  amor_wire_read_frame_async (g_io_stream_get_input_stream (worker->stream),
+                              self->max_frame_size, worker_hello_cb, worker);
+  return TRUE;
+}
+
+/* Scheduling */
+
+/* The j-th point of the golden-ratio sequence that AmorSampler spreads its
+ * samples with. */
+static double
+spread_point (guint64 j)
+{
+  double x = 0.5 + (double) j * 0.61803398874989484820;
+
+  return x - floor (x);
+}
+
+static gboolean
+sampled_find (GArray  *sampled,
+              guint64  index,
+              guint   *position)
+{
+  guint lo = 0, hi = sampled->len;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (g_array_index (sampled, guint64, mid) < index)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  *position = lo;
+  return lo < sampled->len && g_array_index (sampled, guint64, lo) == index;
+}
+
+/* The next item to sample, spread over the input, never one sampled yet. */
+static guint64
+run_next_sample_index (Run *run)
+{
+  guint position;
+
+  for (;;)
+    {
+      guint64 index;
+
+      if (run->sample_cursor > 4 * run->n_items + 64)
+        {
+          for (index = 0; index < run->n_items; index++)
+            if (!sampled_find (run->sampled, index, &position))
+              break;
+        }
+      else
+        {
+          index = (guint64) (spread_point (run->sample_cursor++) * (double) run->n_items);
+          index = MIN (index, run->n_items - 1);
+        }
+
+      if (!sampled_find (run->sampled, index, &position))
+        {
+          g_array_insert_val (run->sampled, position, index);
+          return index;
+        }
+    }
+}
+
+/* Sampling runs on one worker while the CPUs wait: as AmorSampler does, it
+ * stops once it has two durations and has taken its time budget or this
+ * share of the estimated serial time of the whole map... */
+#define SAMPLING_SHARE 0.02
+/* ...but goes on below this (a round trip costs about as much). */
+#define SAMPLING_FLOOR 100e-6
+
+/* How many items the next sampling chunk takes, 0 when sampling is over:
+ * the rule of amor_sampler_run(), a chunk at a time (the worker times each
+ * item, so one round trip times a whole chunk). Two items first, so that
+ * the mean is known; then the rest of the base sample size; then, while
+ * the CV is above 0.5, more up to the maximum sample size — as far as the
+ * time budget goes, the next chunk included. */
+static guint64
+run_sample_count (Run *run)
+{
+  guint64 taken = run->sampled->len;
+  guint64 left = run->n_items - taken;
+  guint base = amor_sampler_get_sample_size (run->sampler);
+  guint max_size = MAX (base, amor_sampler_get_max_sample_size (run->sampler));
+  double budget = amor_sampler_get_time_budget (run->sampler);
+  double elapsed, mean;
+  guint64 count;
+
+  if (left == 0)
+    return 0;
+  if (taken == 0)
+    return MIN (MIN (base, 2), left);
+
+  mean = amor_sampler_get_mean (run->sampler);
+  budget = MIN (budget, MAX (SAMPLING_FLOOR, SAMPLING_SHARE * (double) run->n_items * mean));
+  elapsed = amor_clock_seconds_since (run->sampling_start_ns);
+  if (elapsed >= budget && taken >= MIN (base, 2))
+    return 0;
+
+  if (taken < base)
+    count = MIN (base - taken, left);
+  else if (taken < max_size && amor_sampler_get_cv (run->sampler) > 0.5)
+    count = MIN (max_size - taken, left);
+  else
+    return 0;
+
+  if (mean > 0.0 && (budget - elapsed) / mean < (double) count)
+    count = MAX (1, (guint64) ((budget - elapsed) / mean));
+  return count;
+}
+
+static int
+compare_guint64 (gconstpointer a,
+                 gconstpointer b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+
+  return (x > y) - (x < y);
+}
+
+static guint
+run_count_workers (Run         *run,
+                   WorkerState  state)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < run->workers->len; i++)
+    if (((Worker *) g_ptr_array_index (run->workers, i))->state == state)
+      n++;
+  return n;
+}
+
+static Worker *
+run_find_idle (Run *run)
+{
+  for (guint i = 0; i < run->workers->len; i++)
+    {
+      Worker *worker = g_ptr_array_index (run->workers, i);
+
+      if (worker->state == WORKER_IDLE)
+        return worker;
+    }
+  return NULL;
+}
+
+/* Plans the map from the samples, with the costs of processes. */
+static AmorResult *
+run_make_plan (Run *run)
+{
+  AmorProcessPool *self = run->self;
+  AmorSystem *machine = amor_process_pool_get_system (self);
+  g_autoptr(AmorSystem) system = NULL;
+  g_autoptr(AmorOptimizer) optimizer = NULL;
+  guint n_cpus = MAX (1, amor_system_get_n_cpus (machine));
+  guint alive = run->workers->len;
+  double fork_join;
+
+  if (run->dispatch->len > 0)
+    {
+      self->dispatch_cost = median (run->dispatch);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DISPATCH_COST]);
+    }
+  if (run->serialization_n > 0)
+    {
+      self->serialization_cost = run->serialization_sum / (double) run->serialization_n;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERIALIZATION_COST]);
+    }
+
+  /* The fork-join cost of a team of n_cpus: starting the workers that are
+   * not running yet (they start at once), nothing when all are running. */
+  fork_join = alive >= n_cpus ? 0.0
+            : self->spawn_cost * (double) (n_cpus - MAX (alive, 1)) / (double) MAX (1, n_cpus - 1);
+  if (n_cpus == 1)
+    fork_join = 0.0;
+
+  system = amor_system_new_custom (n_cpus,
+                                   amor_system_get_n_physical_cores (machine),
+                                   amor_system_get_available_memory (machine),
+                                   fork_join, self->dispatch_cost);
+  optimizer = amor_optimizer_new ();
+  amor_optimizer_set_system (optimizer, system);
+  amor_optimizer_set_min_speedup (optimizer, self->min_speedup);
+  amor_optimizer_set_max_workers (optimizer, self->n_workers);
+  amor_optimizer_set_target_chunk_duration (optimizer, self->target_chunk_duration);
+
+  g_debug ("process pool: planning with spawn %.6f s (fork-join %.6f s), round "
+           "trip %.6f s, serialisation %.9f s per item",
+           self->spawn_cost, fork_join, self->dispatch_cost, self->serialization_cost);
+
+  return amor_optimizer_plan (optimizer, run->sampler, run->n_items);
+}
+
+static void
+run_start_plan (Run *run)
+{
+  guint64 n = run->n_items;
+  guint64 n_chunks;
+
+  run->phase = PHASE_RUNNING;
+  if (run->plan == NULL)
+    run->plan = run_make_plan (run);
+
+  run->schedule = amor_result_get_schedule (run->plan);
+  run->n_workers = MAX (1, amor_result_get_n_workers (run->plan));
+  run->chunk_size = amor_result_get_chunk_size (run->plan);
+
+  if (run->schedule == AMOR_SCHEDULE_SERIAL || run->n_workers == 1)
+    {
+      /* One worker, in chunks of the base size rather than one frame of
+       * every item. */
+      guint64 base = amor_result_get_base_chunk_size (run->plan);
+
+      run->n_workers = 1;
+      run->schedule = AMOR_SCHEDULE_FIXED;
+      if (base > 0)
+        run->chunk_size = base;
+    }
+  run->chunk_size = CLAMP (run->chunk_size, 1, MAX (n, 1));
+
+  n_chunks = n / run->chunk_size + (n % run->chunk_size != 0);
+  if (n_chunks < run->n_workers)
+    run->n_workers = (guint) MAX (n_chunks, 1);
+
+  g_debug ("process pool: %" G_GUINT64_FORMAT " items (%u sampled) on %u workers, "
+           "%s chunks of %" G_GUINT64_FORMAT,
+           n, run->sampled->len, run->n_workers,
+           run->schedule == AMOR_SCHEDULE_GUIDED ? "guided" : "fixed", run->chunk_size);
+}
+
+/* The next chunk of unsampled items, or NULL when all are handed out. */
+static Chunk *
+run_next_chunk (Run *run)
+{
+  Chunk *chunk;
+  guint64 size, remaining;
+  gsize count = 0;
+
+  chunk = g_queue_pop_head (&run->retry);
+  if (chunk != NULL)
+    return chunk;
+
+  /* Skip sampled indices at the front. */
+  while (run->skip_pos < run->sampled->len &&
+         g_array_index (run->sampled, guint64, run->skip_pos) <= run->next)
+    {
+      if (g_array_index (run->sampled, guint64, run->skip_pos) == run->next)
+        run->next++;
+      run->skip_pos++;
+    }
+
+  if (run->next >= run->n_items)
+    return NULL;
+
+  remaining = run->n_items - run->next;
+  size = run->chunk_size;
+  if (run->n_workers > 1)
+    {
+      /* A 2n-th of the items left, rounded up. */
+      guint64 share = remaining / (2 * (guint64) run->n_workers);
+
+      if (share * 2 * run->n_workers < remaining)
+        share++;
+
+      if (run->schedule == AMOR_SCHEDULE_GUIDED)
+        size = MAX (size, share);
+      else
+        {
+          /* The tail tapers: near the end, chunks shrink below the plan's
+           * size, so that the workers finish together even when a few
+           * items cost far more than the samples showed (a heavy-tailed
+           * workload seldom shows its tail in five samples). A chunk costs
+           * a round trip: few are added, about n per halving. */
+          size = MIN (size, share);
+        }
+    }
+  size = MIN (size, remaining);
+
+  chunk = g_new0 (Chunk, 1);
+  chunk->indices = g_new (guint64, size);
+  while (count < size && run->next < run->n_items)
+    {
+      if (run->skip_pos < run->sampled->len &&
+          g_array_index (run->sampled, guint64, run->skip_pos) == run->next)
+        {
+          run->skip_pos++;
+          run->next++;
+          continue;
+        }
+      chunk->indices[count++] = run->next++;
+    }
+  chunk->n = count;
+
+  if (count == 0)
+    {
+      chunk_free (chunk);
+      return NULL;
+    }
+  return chunk;
+}
+
+/* About how many chunks are still to be handed out. */
+static guint64
+run_chunks_left (Run *run)
+{
+  guint64 left = run->retry.length;
+
+  while (run->skip_pos < run->sampled->len &&
+         g_array_index (run->sampled, guint64, run->skip_pos) <= run->next)
+    {
+      if (g_array_index (run->sampled, guint64, run->skip_pos) == run->next)
+        run->next++;
+      run->skip_pos++;
+    }
+  if (run->next < run->n_items)
+    left += (run->n_items - run->next + run->chunk_size - 1) / run->chunk_size;
+  return left;
+}
+
+static void run_finish (Run *run);
+
+static void
+run_schedule (Run *run)
+{
+  if (run->finished)
+    return;
+
+  /* What a lost worker leaves (a chunk to retry, or an error) is known
+   * once it is reaped: no new worker before. */
+  if (run->reaping > 0)
+    goto check;
+
+  if (run->phase == PHASE_SAMPLING)
+    {
+      Worker *worker;
+      Chunk *chunk = NULL;
+
+      guint64 count;
+
+      if (run_count_workers (run, WORKER_BUSY) > 0)
+        goto check;
+
+      count = run->retry.length > 0 ? 0 : run_sample_count (run);
+
+      /* Once the first items are timed and the map looks worth splitting,
+       * the workers it needs start while sampling goes on. */
+      if (count > 0 && run->sampled->len > 0 && !run->prespawned)
+        {
+          g_autoptr(AmorResult) guess = run_make_plan (run);
+          guint want = amor_result_get_n_workers (guess);
+
+          run->prespawned = TRUE;
+          if (amor_result_is_parallel (guess))
+            for (guint alive = run->workers->len; alive < want; alive++)
+              if (!run_spawn (run))
+                goto check;
+        }
+
+      if (run->retry.length == 0 && count == 0)
+        run_start_plan (run);
+      else if ((worker = run_find_idle (run)) != NULL)
+        {
+          guint n_idle;
+
+          chunk = g_queue_pop_head (&run->retry);
+          if (chunk != NULL)
+            {
+              run_send (run, worker, chunk);
+              goto check;
+            }
+
+          /* A round of samples, shared by the workers already running
+           * (those kept from an earlier map): no one waits while others
+           * sample. */
+          if (run->sampled->len == 0)
+            run->sampling_start_ns = amor_clock_now_ns ();
+          n_idle = (guint) MIN (run_count_workers (run, WORKER_IDLE), count);
+          for (guint w = 0; w < n_idle && count > 0; w++)
+            {
+              guint64 share = count / (n_idle - w) + (count % (n_idle - w) != 0);
+
+              worker = run_find_idle (run);
+              chunk = g_new0 (Chunk, 1);
+              chunk->indices = g_new (guint64, share);
+              for (guint64 i = 0; i < share; i++)
+                chunk->indices[i] = run_next_sample_index (run);
+              qsort (chunk->indices, share, sizeof (guint64), compare_guint64);
+              chunk->n = share;
+              chunk->sample = TRUE;
+              count -= share;
+              if (!run_send (run, worker, chunk))
+                break;
+            }
+          goto check;
+        }
+      else
+        {
+          if (run_count_workers (run, WORKER_SPAWNING) == 0)
+            run_spawn (run);
+          goto check;
+        }
+    }
+
+  if (run->phase == PHASE_RUNNING)
+    {
+      Worker *worker;
+      guint alive, spawning;
+      guint64 left;
+
+      /* No more workers at work than the plan says, even when more are
+       * running (kept from an earlier map). */
+      while (run_count_workers (run, WORKER_BUSY) < run->n_workers &&
+             (worker = run_find_idle (run)) != NULL)
+        {
+          Chunk *chunk = run_next_chunk (run);
+
+          if (chunk == NULL || !run_send (run, worker, chunk))
+            break;
+          if (run->phase != PHASE_RUNNING)
+            break;
+        }
+
+      /* Start the workers the plan wants, as long as there are chunks
+       * left for them (every idle worker has one by now). */
+      alive = run->workers->len;
+      spawning = run_count_workers (run, WORKER_SPAWNING);
+      left = run_chunks_left (run);
+      while (run->phase == PHASE_RUNNING && alive < run->n_workers && left > spawning)
+        {
+          if (!run_spawn (run))
+            break;
+          alive++;
+          spawning++;
+        }
+
+      /* Give each working worker its next chunk ahead, so that it never
+       * waits for the pool between two chunks; but, with big chunks, not
+       * near the end, where the last ones go to whichever worker is free
+       * first. */
+      for (guint i = 0; i < run->workers->len && run->phase == PHASE_RUNNING; i++)
+        {
+          Worker *busy = g_ptr_array_index (run->workers, i);
+          Chunk *chunk;
+
+          if (busy->state != WORKER_BUSY || busy->inflight.length != 1 ||
+              busy->kill_reason != NULL || busy->lost != NULL)
+            continue;
+          /* A fixed plan's tail tapers: a chunk held ahead is small there,
+           * and so is the wait it can cause. */
+          if (run->schedule != AMOR_SCHEDULE_FIXED && run->n_workers > 1 &&
+              run_chunks_left (run) <= run->workers->len)
+            break;
+          chunk = run_next_chunk (run);
+          if (chunk == NULL || !run_send (run, busy, chunk))
+            break;
+        }
+    }
+
+check:
+  if (run->phase == PHASE_STOPPING)
+    {
+      /* Terminate the workers still running chunks on a cancelled map. */
+      if (run->cancelled)
+        for (guint i = 0; i < run->workers->len; i++)
+          {
+            Worker *worker = g_ptr_array_index (run->workers, i);
+
+            if (worker->state == WORKER_BUSY || worker->state == WORKER_SPAWNING)
+              worker_kill (worker, "the map was cancelled");
+          }
+    }
+
+  if (run->pending == 0 && run->phase == PHASE_RUNNING && run->n_done < run->n_items &&
+      run_chunks_left (run) == 0)
+    {
+      /* Never reached: every item handed out is answered, retried or
+       * failed. Better a clear error than a map that never ends. */
+      g_critical ("AmorProcessPool: %" G_GUINT64_FORMAT " items were lost",
+                  run->n_items - run->n_done);
+      run_fail (run, g_error_new (AMOR_ERROR, AMOR_ERROR_FAILED,
+                                  "Internal error: %" G_GUINT64_FORMAT " items were lost",
+                                  run->n_items - run->n_done));
+    }
+
+  if (run->pending == 0 &&
+      (run->phase == PHASE_STOPPING || run->n_done == run->n_items))
+    run_finish (run);
+}
+
+static void
+run_free (Run *run)
+{
+  g_assert (run->pending == 0);
+
+  if (run->cancel_source != NULL)
+    {
+      g_source_destroy (run->cancel_source);
+      g_source_unref (run->cancel_source);
+    }
+  for (guint64 i = 0; i < run->n_items; i++)
+    if (run->results[i] != NULL)
+      g_variant_unref (run->results[i]);
+  g_free (run->results);
+  g_queue_clear_full (&run->retry, (GDestroyNotify) chunk_free);
+  g_ptr_array_unref (run->workers);
+  g_clear_object (&run->sampler);
+  g_array_unref (run->sampled);
+  g_array_unref (run->dispatch);
+  g_clear_object (&run->plan);
+  g_clear_error (&run->error);
+  g_clear_object (&run->cancellable);
+  g_variant_unref (run->items);
+  g_main_context_unref (run->context);
+  g_free (run);
+}
+
+static void
+run_finish (Run *run)
+{
+  AmorProcessPool *self = run->self;
+  GTask *task = run->task;
+
+  run->finished = TRUE;
+
+  /* The live workers go back to the pool. */
+  for (guint i = 0; i < run->workers->len; i++)
+    {
+      Worker *worker = g_ptr_array_index (run->workers, i);
+
+      g_assert (worker->state == WORKER_IDLE);
+      worker->run = NULL;
+      g_ptr_array_add (self->idle, worker_ref (worker));
+    }
+  g_ptr_array_set_size (run->workers, 0);
+
+  self->running = FALSE;
+  self->current = NULL;
+  self->elapsed = amor_clock_seconds_since (run->start_ns);
+  if (run->plan != NULL)
+    g_set_object (&self->result, run->plan);
+
+  g_object_freeze_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ELAPSED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_RUNNING]);
+  g_object_thaw_notify (G_OBJECT (self));
+
+  if (run->error == NULL && run->n_done == run->n_items)
+    {
+      GVariant *array = g_variant_new_array (G_VARIANT_TYPE_VARIANT, run->results, run->n_items);
+
+      g_debug ("process pool: %" G_GUINT64_FORMAT " items done in %.6f s",
+               run->n_items, self->elapsed);
+      g_task_return_pointer (task, g_variant_ref_sink (array), (GDestroyNotify) g_variant_unref);
+    }
+  else if (run->error != NULL)
+    g_task_return_error (task, g_steal_pointer (&run->error));
+  else
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             "The map was cancelled after %" G_GUINT64_FORMAT
+                             " of %" G_GUINT64_FORMAT " items",
+                             run->n_done, run->n_items);
+
+  run_free (run);
+  g_object_unref (task);
+}
+
+static gboolean
+run_cancelled_cb (GCancellable *cancellable,
+                  gpointer      user_data)
+{
+  Run *run = user_data;
+
+  if (!run->finished && run->error == NULL && !run->cancelled &&
+      run->n_done < run->n_items)
+    {
+      g_debug ("process pool: map cancelled");
+      run->cancelled = TRUE;
+      run->phase = PHASE_STOPPING;
+      run_schedule (run);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* GObject */
+
+/* Ends the input of the idle workers, waits for them to exit (killing them
+ * after a grace period), and reaps them. */
+typedef struct
+{
+  GPtrArray *workers;
+  guint      remaining;
+} StopWait;
+
+static void
+stop_wait_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  StopWait *wait = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  wait->remaining--;
+}
+
+static gboolean
+stop_grace_cb (gpointer user_data)
+{
+  StopWait *wait = user_data;
+
+  g_debug ("process pool: workers still running after %d ms: killing them",
+           SHUTDOWN_GRACE_MS);
+  for (guint i = 0; i < wait->workers->len; i++)
+    g_subprocess_force_exit (((Worker *) g_ptr_array_index (wait->workers, i))->process);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pool_stop_workers (AmorProcessPool *self)
+{
+  g_autoptr(GMainContext) context = NULL;
+  StopWait wait;
+  GSource *grace;
+
+  if (self->idle == NULL || self->idle->len == 0)
+    return;
+
+  wait.workers = g_steal_pointer (&self->idle);
+  wait.remaining = wait.workers->len;
+  self->idle = g_ptr_array_new_with_free_func ((GDestroyNotify) worker_unref);
+
+  /* The end of their input makes amor_worker_serve() return. */
+  for (guint i = 0; i < wait.workers->len; i++)
+    g_socket_shutdown (((Worker *) g_ptr_array_index (wait.workers, i))->socket,
+                       FALSE, TRUE, NULL);
+
+  context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+
+  for (guint i = 0; i < wait.workers->len; i++)
+    g_subprocess_wait_async (((Worker *) g_ptr_array_index (wait.workers, i))->process,
+                             NULL, stop_wait_cb, &wait);
+
+  grace = g_timeout_source_new (SHUTDOWN_GRACE_MS);
+  g_source_set_callback (grace, stop_grace_cb, &wait, NULL);
+  g_source_set_static_name (grace, "[amorsize] worker shutdown grace");
+  g_source_attach (grace, context);
+
+  while (wait.remaining > 0)
+    g_main_context_iteration (context, TRUE);
+
+  g_source_destroy (grace);
+  g_source_unref (grace);
+  g_main_context_pop_thread_default (context);
+
+  g_debug ("process pool: %u workers stopped", wait.workers->len);
+  g_ptr_array_unref (wait.workers);
+}
+
+static void
+amor_process_pool_dispose (GObject *object)
+{
+  AmorProcessPool *self = AMOR_PROCESS_POOL (object);
+
+  pool_stop_workers (self);
+  g_clear_object (&self->system);
+  g_clear_object (&self->plan);
+  g_clear_object (&self->result);
+
+  G_OBJECT_CLASS (amor_process_pool_parent_class)->dispose (object);
+}
+
+static void
+amor_process_pool_finalize (GObject *object)
+{
+  AmorProcessPool *self = AMOR_PROCESS_POOL (object);
+
+  g_strfreev (self->argv);
+  g_clear_pointer (&self->idle, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (amor_process_pool_parent_class)->finalize (object);
+}
+
+static void
+amor_process_pool_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  AmorProcessPool *self = AMOR_PROCESS_POOL (object);
+
+  switch (prop_id)
+    {
+    case PROP_ARGV:
+      g_value_set_boxed (value, self->argv);
+      break;
+    case PROP_N_WORKERS:
+      g_value_set_uint (value, self->n_workers);
+      break;
+    case PROP_N_RUNNING:
+      g_value_set_uint (value, amor_process_pool_get_n_running (self));
+      break;
+    case PROP_SYSTEM:
+      g_value_set_object (value, amor_process_pool_get_system (self));
+      break;
+    case PROP_SAMPLE_SIZE:
+      g_value_set_uint (value, self->sample_size);
+      break;
+    case PROP_MIN_SPEEDUP:
+      g_value_set_double (value, self->min_speedup);
+      break;
+    case PROP_TARGET_CHUNK_DURATION:
+      g_value_set_double (value, self->target_chunk_duration);
+      break;
+    case PROP_MAX_FRAME_SIZE:
+      g_value_set_uint (value, self->max_frame_size);
+      break;
+    case PROP_HELLO_TIMEOUT:
+      g_value_set_double (value, self->hello_timeout);
+      break;
+    case PROP_PLAN:
+      g_value_set_object (value, self->plan);
+      break;
+    case PROP_RESULT:
+      g_value_set_object (value, self->result);
+      break;
+    case PROP_SPAWN_COST:
+      g_value_set_double (value, self->spawn_cost);
+      break;
+    case PROP_DISPATCH_COST:
+      g_value_set_double (value, self->dispatch_cost);
+      break;
+    case PROP_SERIALIZATION_COST:
+      g_value_set_double (value, self->serialization_cost);
+      break;
+    case PROP_ELAPSED:
+      g_value_set_double (value, self->elapsed);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+amor_process_pool_set_property (GObject      *object,
+                                guint         prop_id,
+                                const GValue *value,
+                                GParamSpec   *pspec)
+{
+  AmorProcessPool *self = AMOR_PROCESS_POOL (object);
+
+  switch (prop_id)
+    {
+    case PROP_ARGV:
+      g_strfreev (self->argv);
+      self->argv = g_value_dup_boxed (value);
+      break;
+    case PROP_N_WORKERS:
+      self->n_workers = g_value_get_uint (value);
+      break;
+    case PROP_SYSTEM:
+      amor_process_pool_set_system (self, g_value_get_object (value));
+      break;
+    case PROP_SAMPLE_SIZE:
+      amor_process_pool_set_sample_size (self, g_value_get_uint (value));
+      break;
+    case PROP_MIN_SPEEDUP:
+      amor_process_pool_set_min_speedup (self, g_value_get_double (value));
+      break;
+    case PROP_TARGET_CHUNK_DURATION:
+      amor_process_pool_set_target_chunk_duration (self, g_value_get_double (value));
+      break;
+    case PROP_MAX_FRAME_SIZE:
+      amor_process_pool_set_max_frame_size (self, g_value_get_uint (value));
+      break;
+    case PROP_HELLO_TIMEOUT:
+      amor_process_pool_set_hello_timeout (self, g_value_get_double (value));
+      break;
+    case PROP_PLAN:
+      amor_process_pool_set_plan (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+amor_process_pool_constructed (GObject *object)
+{
+  AmorProcessPool *self = AMOR_PROCESS_POOL (object);
+
+  G_OBJECT_CLASS (amor_process_pool_parent_class)->constructed (object);
+
+  if (self->argv == NULL || self->argv[0] == NULL)
+    g_critical ("AmorProcessPool: the argv property must name a program");
+}
+
+static void
+amor_process_pool_class_init (AmorProcessPoolClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags rw = G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+  GParamFlags ro = G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+
+  object_class->constructed = amor_process_pool_constructed;
+  object_class->dispose = amor_process_pool_dispose;
+  object_class->finalize = amor_process_pool_finalize;
+  object_class->get_property = amor_process_pool_get_property;
+  object_class->set_property = amor_process_pool_set_property;
+
+  /**
+   * AmorProcessPool:argv:
+   *
+   * The command line of a worker: a program (looked up in `PATH` when it
+   * has no slash) and its arguments. The program calls
+   * [func@Amor.worker_serve]. Workers inherit the environment, working
+   * directory and standard error of the calling process.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_ARGV] =
+    g_param_spec_boxed ("argv", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                        G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * AmorProcessPool:n-workers:
+   *
+   * The most worker processes a map may use; 0 (the default) means as many
+   * as there are usable CPUs. The plan may use fewer.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_N_WORKERS] =
+    g_param_spec_uint ("n-workers", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                       G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * AmorProcessPool:n-running:
+   *
+   * The number of worker processes running: those kept between maps, and
+ * during a map those working for it. Notified after each map.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_N_RUNNING] =
+    g_param_spec_uint ("n-running", NULL, NULL, 0, G_MAXUINT, 0, ro);
+
+  /**
+   * AmorProcessPool:system:
+   *
+   * The machine whose usable CPUs, physical cores and memory the plans are
+   * made for; its thread costs are not used. Defaults to
+   * [func@Amor.System.get_default].
+   *
+   * Since: 0.1
+   */
+  properties[PROP_SYSTEM] =
+    g_param_spec_object ("system", NULL, NULL, AMOR_TYPE_SYSTEM, rw);
+
+  /**
+   * AmorProcessPool:sample-size:
+   *
+   * How many items a map runs first on the first worker to time them; at
+   * least 1, default 5. As with [class@Amor.Sampler], sampling stops early
+   * once two items took 2 % of the estimated serial time of the map, and
+   * goes on up to the sampler's maximum sample size while the durations
+   * vary a lot (CV above 0.5).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_SAMPLE_SIZE] =
+    g_param_spec_uint ("sample-size", NULL, NULL, 1, G_MAXUINT, DEFAULT_SAMPLE_SIZE, rw);
+
+  /**
+   * AmorProcessPool:min-speedup:
+   *
+   * The least modelled speedup for which a map runs on several workers;
+   * at least 1, default 1.2.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MIN_SPEEDUP] =
+    g_param_spec_double ("min-speedup", NULL, NULL, 1.0, G_MAXDOUBLE,
+                         AMOR_DEFAULT_MIN_SPEEDUP, rw);
+
+  /**
+   * AmorProcessPool:target-chunk-duration:
+   *
+   * How long one chunk of homogeneous items should take, in seconds; the
+   * base chunk size is this divided by the mean item cost (its work and its
+   * serialisation). Default 0.05 (50 ms), 50 times the chunks of threads:
+   * a chunk costs a round trip between processes, and the calling process
+   * must run to answer each one, taking a CPU from a worker for a moment
+   * (on a machine whose CPUs all run workers, some 0.2 ms a chunk was
+   * measured). With the tapering tail of fixed plans, longer chunks cost
+   * no imbalance; on maps of 1000 items of 1 ms, 50 ms chunks were 0.5 to
+   * 2 % faster than 20 ms ones.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_TARGET_CHUNK_DURATION] =
+    g_param_spec_double ("target-chunk-duration", NULL, NULL, 1e-9, G_MAXDOUBLE,
+                         AMOR_DEFAULT_PROCESS_CHUNK_DURATION, rw);
+
+  /**
+   * AmorProcessPool:max-frame-size:
+   *
+   * The largest message, in bytes, a worker may send (and a chunk of items
+   * may take). A longer one fails the map. Default 64 MiB.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MAX_FRAME_SIZE] =
+    g_param_spec_uint ("max-frame-size", NULL, NULL, 64, G_MAXUINT32,
+                       AMOR_DEFAULT_MAX_FRAME_SIZE, rw);
+
+  /**
+   * AmorProcessPool:hello-timeout:
+   *
+   * How long a new worker has to send its first message, in seconds; one
+   * that does not is terminated and fails the map. Default 30.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_HELLO_TIMEOUT] =
+    g_param_spec_double ("hello-timeout", NULL, NULL, 0.001, 86400.0,
+                         DEFAULT_HELLO_TIMEOUT, rw);
+
+  /**
+   * AmorProcessPool:plan:
+   *
+   * A fixed plan: when set, maps run with its number of workers, chunk
+   * size and schedule, without sampling. %NULL (the default) plans every
+   * map from its samples.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PLAN] =
+    g_param_spec_object ("plan", NULL, NULL, AMOR_TYPE_RESULT, rw);
+
+  /**
+   * AmorProcessPool:result:
+   *
+   * The plan the last map used. %NULL before the first map.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_RESULT] =
+    g_param_spec_object ("result", NULL, NULL, AMOR_TYPE_RESULT, ro);
+
+  /**
+   * AmorProcessPool:spawn-cost:
+   *
+   * The seconds the last worker started took from its start to its first
+   * message (its hello). 0 before any worker started.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_SPAWN_COST] =
+    g_param_spec_double ("spawn-cost", NULL, NULL, 0.0, G_MAXDOUBLE, 0.0, ro);
+
+  /**
+   * AmorProcessPool:dispatch-cost:
+   *
+   * The seconds a chunk's round trip to a worker takes beyond the work and
+   * the serialisation of its items: writing, waking the worker, reading
+   * back. The median over the samples of the last map that sampled.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_DISPATCH_COST] =
+    g_param_spec_double ("dispatch-cost", NULL, NULL, 0.0, G_MAXDOUBLE, 0.0, ro);
+
+  /**
+   * AmorProcessPool:serialization-cost:
+   *
+   * The seconds per item spent serialising and deserialising the item and
+   * its result, on both sides, averaged over the samples of the last map
+   * that sampled.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_SERIALIZATION_COST] =
+    g_param_spec_double ("serialization-cost", NULL, NULL, 0.0, G_MAXDOUBLE, 0.0, ro);
+
+  /**
+   * AmorProcessPool:elapsed:
+   *
+   * The wall-clock duration of the last map in seconds, starting the
+   * workers and sampling included.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_ELAPSED] =
+    g_param_spec_double ("elapsed", NULL, NULL, 0.0, G_MAXDOUBLE, 0.0, ro);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+amor_process_pool_init (AmorProcessPool *self)
+{
+  self->sample_size = DEFAULT_SAMPLE_SIZE;
+  self->min_speedup = AMOR_DEFAULT_MIN_SPEEDUP;
+  self->target_chunk_duration = AMOR_DEFAULT_PROCESS_CHUNK_DURATION;
+  self->max_frame_size = AMOR_DEFAULT_MAX_FRAME_SIZE;
+  self->hello_timeout = DEFAULT_HELLO_TIMEOUT;
+  self->idle = g_ptr_array_new_with_free_func ((GDestroyNotify) worker_unref);
+}
+
+/**
+ * amor_process_pool_new:
+ * @argv: (array zero-terminated=1): the command line of a worker
+ * @n_workers: the most workers a map may use, or 0 for the number of usable
+ *   CPUs
+ *
+ * Creates a pool of worker processes started from @argv. No process starts
+ * before the first map.
+ *
+ * Returns: (transfer full): a new #AmorProcessPool
+ *
+ * Since: 0.1
+ */
+AmorProcessPool *
+amor_process_pool_new (const char * const *argv,
+                       guint               n_workers)
+{
+  g_return_val_if_fail (argv != NULL && argv[0] != NULL, NULL);
+
+  return g_object_new (AMOR_TYPE_PROCESS_POOL,
+                       "argv", argv,
+                       "n-workers", n_workers,
+                       NULL);
+}
+
+/**
+ * amor_process_pool_map_async:
+ * @self: an #AmorProcessPool
+ * @items: an array of items (of any array type: `av`, `ad`, `as`, `a(si)`…)
+ * @cancellable: (nullable): a #GCancellable, or %NULL
+ * @callback: (scope async) (nullable) (closure user_data): called when the
+ *   map is over
+ * @user_data: data for @callback
+ *
+ * Starts mapping every item of @items with the workers' callback and
+ * returns at once.
+ *
+ * The map runs on the thread-default main context of the calling thread:
+ * it must keep running. Call [method@Amor.ProcessPool.map_finish] from
+ * @callback for the results. See [class@Amor.ProcessPool] for how the map
+ * is planned and how failures are reported. A floating @items is sunk.
+ *
+ * Fails with %G_IO_ERROR_PENDING while the pool runs another map.
+ *
+ * Since: 0.1
+ */
+void
+amor_process_pool_map_async (AmorProcessPool     *self,
+                             GVariant            *items,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GVariant) owned_items = NULL;
+  GTask *task;
+  Run *run;
+
+  g_return_if_fail (AMOR_IS_PROCESS_POOL (self));
+  g_return_if_fail (items != NULL);
+  g_return_if_fail (g_variant_is_of_type (items, G_VARIANT_TYPE_ARRAY));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  owned_items = g_variant_ref_sink (items);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, amor_process_pool_map_async);
+  g_task_set_name (task, "[amorsize] amor_process_pool_map_async");
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (self->running)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING,
+                               "This AmorProcessPool is already running a map");
+      g_object_unref (task);
+      return;
+    }
+
+  if (g_task_return_error_if_cancelled (task))
+    {
+      g_object_unref (task);
+      return;
+    }
+
+  self->running = TRUE;
+
+  run = g_new0 (Run, 1);
+  self->current = run;
+  run->self = self;
+  run->task = task;
+  run->context = g_main_context_ref_thread_default ();
+  run->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  run->items = g_steal_pointer (&owned_items);
+  run->boxed = g_variant_is_of_type (run->items, G_VARIANT_TYPE ("av"));
+  run->n_items = g_variant_n_children (run->items);
+  run->results = g_new0 (GVariant *, MAX (run->n_items, 1));
+  run->workers = g_ptr_array_new_with_free_func ((GDestroyNotify) worker_unref);
+  run->sampled = g_array_new (FALSE, FALSE, sizeof (guint64));
+  run->dispatch = g_array_new (FALSE, FALSE, sizeof (double));
+  run->sampler = amor_sampler_new ();
+  amor_sampler_set_sample_size (run->sampler, self->sample_size);
+  if (amor_sampler_get_max_sample_size (run->sampler) < self->sample_size)
+    amor_sampler_set_max_sample_size (run->sampler, self->sample_size);
+  g_queue_init (&run->retry);
+  run->start_ns = amor_clock_now_ns ();
+
+  /* The workers kept from earlier maps serve this one. */
+  for (guint i = 0; i < self->idle->len; i++)
+    {
+      Worker *worker = g_ptr_array_index (self->idle, i);
+
+      worker->run = run;
+      g_ptr_array_add (run->workers, worker_ref (worker));
+    }
+  g_ptr_array_set_size (self->idle, 0);
+
+  if (cancellable != NULL)
+    {
+      run->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_callback (run->cancel_source, (GSourceFunc) (void (*) (void)) run_cancelled_cb,
+                             run, NULL);
+      g_source_set_static_name (run->cancel_source, "[amorsize] map cancelled");
+      g_source_attach (run->cancel_source, run->context);
+    }
+
+  if (self->plan != NULL || run->n_items == 0)
+    {
+      run->plan = self->plan != NULL ? g_object_ref (self->plan) : run_make_plan (run);
+      run_start_plan (run);
+    }
+  else
+    run->phase = PHASE_SAMPLING;
+
+  run_schedule (run);
+}
+
+/**
+ * amor_process_pool_map_finish:
+ * @self: an #AmorProcessPool
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes a map started with [method@Amor.ProcessPool.map_async].
+ *
+ * Returns: (transfer full): the results, an array of variants (`av`) in
+ *   the order of the items, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GVariant *
+amor_process_pool_map_finish (AmorProcessPool  *self,
+                              GAsyncResult     *result,
+                              GError          **error)
+{
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == amor_process_pool_map_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+typedef struct
+{
+  GAsyncResult *result;
+} SyncMap;
+
+static void
+sync_map_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  SyncMap *sync = user_data;
+
+  sync->result = g_object_ref (result);
+}
+
+/**
+ * amor_process_pool_map:
+ * @self: an #AmorProcessPool
+ * @items: an array of items (of any array type: `av`, `ad`, `as`, `a(si)`…)
+ * @cancellable: (nullable): a #GCancellable, or %NULL
+ * @error: return location for a #GError
+ *
+ * Maps every item of @items with the workers' callback and returns the
+ * results.
+ *
+ * This is [method@Amor.ProcessPool.map_async] run on a main context of its
+ * own, so the caller's main context does not run meanwhile. A floating
+ * @items is sunk.
+ *
+ * Returns: (transfer full): the results, an array of variants (`av`) in
+ *   the order of the items, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GVariant *
+amor_process_pool_map (AmorProcessPool  *self,
+                       GVariant         *items,
+                       GCancellable     *cancellable,
+                       GError          **error)
+{
+  g_autoptr(GMainContext) context = NULL;
+  SyncMap sync = { NULL };
+  GVariant *results;
+
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), NULL);
+  g_return_val_if_fail (items != NULL, NULL);
+  g_return_val_if_fail (g_variant_is_of_type (items, G_VARIANT_TYPE_ARRAY), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+
+  amor_process_pool_map_async (self, items, cancellable, sync_map_cb, &sync);
+  while (sync.result == NULL)
+    g_main_context_iteration (context, TRUE);
+
+  g_main_context_pop_thread_default (context);
+
+  results = amor_process_pool_map_finish (self, sync.result, error);
+  g_object_unref (sync.result);
+  return results;
+}
+
+/**
+ * amor_process_pool_shutdown:
+ * @self: an #AmorProcessPool
+ *
+ * Stops the worker processes the pool keeps running: ends their input,
+ * waits for them to exit (terminating those still running after 5
+ * seconds) and reaps them. The next map starts new ones. Disposing the
+ * pool does the same.
+ *
+ * Must not be called while a map runs.
+ *
+ * Since: 0.1
+ */
+void
+amor_process_pool_shutdown (AmorProcessPool *self)
+{
+  g_return_if_fail (AMOR_IS_PROCESS_POOL (self));
+  g_return_if_fail (!self->running);
+
+  pool_stop_workers (self);
+}
+
+/**
+ * amor_process_pool_get_argv:
+ * @self: an #AmorProcessPool
+ *
+ * Gets [property@Amor.ProcessPool:argv].
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the command line of
+ *   a worker
+ *
+ * Since: 0.1
+ */
+const char * const *
+amor_process_pool_get_argv (AmorProcessPool *self)
+{
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), NULL);
+  return (const char * const *) self->argv;
+}
+
+/**
+ * amor_process_pool_get_n_workers:
+ * @self: an #AmorProcessPool
+ *
+ * Gets [property@Amor.ProcessPool:n-workers].
+ *
+ * Returns: the most workers a map may use, 0 for the number of usable CPUs
+ *
+ * Since: 0.1
+ */
+guint
+amor_process_pool_get_n_workers (AmorProcessPool *self)
+{
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), 0);
+  return self->n_workers;
+}
+
+/**
+ * amor_process_pool_get_n_running:
+ * @self: an #AmorProcessPool
+ *
+ * Gets [property@Amor.ProcessPool:n-running].
+ *
+ * Returns: the number of workers kept running between maps
+ *
+ * Since: 0.1
+ */
+guint
+amor_process_pool_get_n_running (AmorProcessPool *self)
+{
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), 0);
+  return (self->idle != NULL ? self->idle->len : 0) +
+         (self->current != NULL ? self->current->workers->len : 0);
+}
+
+/**
+ * amor_process_pool_get_system:
+ * @self: an #AmorProcessPool
+ *
+ * Gets [property@Amor.ProcessPool:system].
+ *
+ * Returns: (transfer none): the machine planned for
+ *
+ * Since: 0.1
+ */
+AmorSystem *
+amor_process_pool_get_system (AmorProcessPool *self)
+{
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), NULL);
+  return self->system != NULL ? self->system : amor_system_get_default ();
+}
+
+/**
+ * amor_process_pool_set_system:
+ * @self: an #AmorProcessPool
+ * @system: (nullable): the machine to plan for, or %NULL for the default
+ *
+ * Sets [property@Amor.ProcessPool:system].
+ *
+ * Since: 0.1
+ */
+void
+amor_process_pool_set_system (AmorProcessPool *self,
+                              AmorSystem      *system)
+{
+  g_return_if_fail (AMOR_IS_PROCESS_POOL (self));
+  g_return_if_fail (system == NULL || AMOR_IS_SYSTEM (system));
+
+  if (g_set_object (&self->system, system))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SYSTEM]);
+}
+
+/**
+ * amor_process_pool_get_sample_size:
+ * @self: an #AmorProcessPool
+ *
+ * Gets [property@Amor.ProcessPool:sample-size].
+ *
+ * Returns: the base number of items to sample
+ *
+ * Since: 0.1
+ */
+guint
+amor_process_pool_get_sample_size (AmorProcessPool *self)
+{
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), 0);
+  return self->sample_size;
+}
+
+/**
+ * amor_process_pool_set_sample_size:
+ * @self: an #AmorProcessPool
+ * @sample_size: the base number of items to sample, at least 1
+ *
+ * Sets [property@Amor.ProcessPool:sample-size].
+ *
+ * Since: 0.1
+ */
+void
+amor_process_pool_set_sample_size (AmorProcessPool *self,
+                                   guint            sample_size)
+{
+  g_return_if_fail (AMOR_IS_PROCESS_POOL (self));
+  g_return_if_fail (sample_size >= 1);
+
+  if (self->sample_size != sample_size)
+    {
+      self->sample_size = sample_size;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SAMPLE_SIZE]);
+    }
+}
+
+/**
+ * amor_process_pool_get_min_speedup:
+ * @self: an #AmorProcessPool
+ *
+ * Gets [property@Amor.ProcessPool:min-speedup].
+ *
+ * Returns: the least speedup worth running on several workers
+ *
+ * Since: 0.1
+ */
+double
+amor_process_pool_get_min_speedup (AmorProcessPool *self)
+{
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), 0.0);
+  return self->min_speedup;
+}
+
+/**
+ * amor_process_pool_set_min_speedup:
+ * @self: an #AmorProcessPool
+ * @min_speedup: the least speedup worth running on several workers, at
+ *   least 1
+ *
+ * Sets [property@Amor.ProcessPool:min-speedup].
+ *
+ * Since: 0.1
+ */
+void
+amor_process_pool_set_min_speedup (AmorProcessPool *self,
+                                   double           min_speedup)
+{
+  g_return_if_fail (AMOR_IS_PROCESS_POOL (self));
+  g_return_if_fail (isfinite (min_speedup) && min_speedup >= 1.0);
+
+  if (self->min_speedup != min_speedup)
+    {
+      self->min_speedup = min_speedup;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MIN_SPEEDUP]);
+    }
+}
+
+/**
+ * amor_process_pool_get_target_chunk_duration:
+ * @self: an #AmorProcessPool
+ *
+ * Gets [property@Amor.ProcessPool:target-chunk-duration].
+ *
+ * Returns: the target duration of one chunk, in seconds
+ *
+ * Since: 0.1
+ */
+double
+amor_process_pool_get_target_chunk_duration (AmorProcessPool *self)
+{
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), 0.0);
+  return self->target_chunk_duration;
+}
+
+/**
+ * amor_process_pool_set_target_chunk_duration:
+ * @self: an #AmorProcessPool
+ * @seconds: the target duration of one chunk (finite, above 0)
+ *
+ * Sets [property@Amor.ProcessPool:target-chunk-duration].
+ *
+ * Since: 0.1
+ */
+void
+amor_process_pool_set_target_chunk_duration (AmorProcessPool *self,
+                                             double           seconds)
+{
+  g_return_if_fail (AMOR_IS_PROCESS_POOL (self));
+  g_return_if_fail (isfinite (seconds) && seconds > 0.0);
+
+  if (self->target_chunk_duration != seconds)
+    {
+      self->target_chunk_duration = seconds;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TARGET_CHUNK_DURATION]);
+    }
+}
+
+/**
+ * amor_process_pool_get_max_frame_size:
+ * @self: an #AmorProcessPool
+ *
+ * Gets [property@Amor.ProcessPool:max-frame-size].
+ *
+ * Returns: the largest message allowed, in bytes
+ *
+ * Since: 0.1
+ */
+guint
+amor_process_pool_get_max_frame_size (AmorProcessPool *self)
+{
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), 0);
+  return self->max_frame_size;
+}
+
+/**
+ * amor_process_pool_set_max_frame_size:
+ * @self: an #AmorProcessPool
+ * @bytes: the largest message allowed, at least 64 bytes
+ *
+ * Sets [property@Amor.ProcessPool:max-frame-size].
+ *
+ * Since: 0.1
+ */
+void
+amor_process_pool_set_max_frame_size (AmorProcessPool *self,
+                                      guint            bytes)
+{
+  g_return_if_fail (AMOR_IS_PROCESS_POOL (self));
+  g_return_if_fail (bytes >= 64);
+
+  if (self->max_frame_size != bytes)
+    {
+      self->max_frame_size = bytes;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_FRAME_SIZE]);
+    }
+}
+
+/**
+ * amor_process_pool_get_hello_timeout:
+ * @self: an #AmorProcessPool
+ *
+ * Gets [property@Amor.ProcessPool:hello-timeout].
+ *
+ * Returns: the seconds a new worker has to say hello
+ *
+ * Since: 0.1
+ */
+double
+amor_process_pool_get_hello_timeout (AmorProcessPool *self)
+{
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), 0.0);
+  return self->hello_timeout;
+}
+
+/**
+ * amor_process_pool_set_hello_timeout:
+ * @self: an #AmorProcessPool
+ * @seconds: the seconds a new worker has to say hello, from 0.001 to 86400
+ *
+ * Sets [property@Amor.ProcessPool:hello-timeout].
+ *
+ * Since: 0.1
+ */
+void
+amor_process_pool_set_hello_timeout (AmorProcessPool *self,
+                                     double           seconds)
+{
+  g_return_if_fail (AMOR_IS_PROCESS_POOL (self));
+  g_return_if_fail (seconds >= 0.001 && seconds <= 86400.0);
+
+  if (self->hello_timeout != seconds)
+    {
+      self->hello_timeout = seconds;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HELLO_TIMEOUT]);
+    }
+}
+
+/**
+ * amor_process_pool_get_plan:
+ * @self: an #AmorProcessPool
+ *
+ * Gets [property@Amor.ProcessPool:plan].
+ *
+ * Returns: (transfer none) (nullable): the fixed plan, or %NULL
+ *
+ * Since: 0.1
+ */
+AmorResult *
+amor_process_pool_get_plan (AmorProcessPool *self)
+{
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), NULL);
+  return self->plan;
+}
+
+/**
+ * amor_process_pool_set_plan:
+ * @self: an #AmorProcessPool
+ * @plan: (nullable): a fixed plan, or %NULL to plan every map
+ *
+ * Sets [property@Amor.ProcessPool:plan].
+ *
+ * Since: 0.1
+ */
+void
+amor_process_pool_set_plan (AmorProcessPool *self,
+                            AmorResult      *plan)
+{
+  g_return_if_fail (AMOR_IS_PROCESS_POOL (self));
+  g_return_if_fail (plan == NULL || AMOR_IS_RESULT (plan));
+
+  if (g_set_object (&self->plan, plan))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PLAN]);
+}
+
+/**
+ * amor_process_pool_get_result:
+ * @self: an #AmorProcessPool
+ *
+ * Gets [property@Amor.ProcessPool:result].
+ *
+ * Returns: (transfer none) (nullable): the plan of the last map, or %NULL
+ *
+ * Since: 0.1
+ */
+AmorResult *
+amor_process_pool_get_result (AmorProcessPool *self)
+{
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), NULL);
+  return self->result;
+}
+
+/**
+ * amor_process_pool_get_spawn_cost:
+ * @self: an #AmorProcessPool
+ *
+ * Gets [property@Amor.ProcessPool:spawn-cost].
+ *
+ * Returns: the seconds from a worker's start to its hello
+ *
+ * Since: 0.1
+ */
+double
+amor_process_pool_get_spawn_cost (AmorProcessPool *self)
+{
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), 0.0);
+  return self->spawn_cost;
+}
+
+/**
+ * amor_process_pool_get_dispatch_cost:
+ * @self: an #AmorProcessPool
+ *
+ * Gets [property@Amor.ProcessPool:dispatch-cost].
+ *
+ * Returns: the seconds of a chunk's round trip beyond its work
+ *
+ * Since: 0.1
+ */
+double
+amor_process_pool_get_dispatch_cost (AmorProcessPool *self)
+{
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), 0.0);
+  return self->dispatch_cost;
+}
+
+/**
+ * amor_process_pool_get_serialization_cost:
+ * @self: an #AmorProcessPool
+ *
+ * Gets [property@Amor.ProcessPool:serialization-cost].
+ *
+ * Returns: the seconds per item of serialising it and its result
+ *
+ * Since: 0.1
+ */
+double
+amor_process_pool_get_serialization_cost (AmorProcessPool *self)
+{
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), 0.0);
+  return self->serialization_cost;
+}
+
+/**
+ * amor_process_pool_get_elapsed:
+ * @self: an #AmorProcessPool
+ *
+ * Gets [property@Amor.ProcessPool:elapsed].
+ *
+ * Returns: the duration of the last map in seconds, 0 before the first
+ *
+ * Since: 0.1
+ */
+double
+amor_process_pool_get_elapsed (AmorProcessPool *self)
+{
+  g_return_val_if_fail (AMOR_IS_PROCESS_POOL (self), 0.0);
+  return self->elapsed;
+}

@@ -1,0 +1,119 @@
+/* amor-process-pool.h: run a map on worker processes
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined(AMORSIZE_INSIDE) && !defined(AMORSIZE_COMPILATION)
+#error "Only <amorsize/amorsize.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+#include <amorsize/amor-version-macros.h>
+#include <amorsize/amor-system.h>
+#include <amorsize/amor-result.h>
+
+G_BEGIN_DECLS
+
+/**
+ * AMOR_DEFAULT_PROCESS_CHUNK_DURATION:
+ *
+ * The default of [property@Amor.ProcessPool:target-chunk-duration], in
+ * seconds: 50 times the 1 ms of threads, because a chunk costs a round trip
+ * between processes and a wake-up of the calling process rather than an
+ * atomic add.
+ *
+ * Since: 0.1
+ */
+#define AMOR_DEFAULT_PROCESS_CHUNK_DURATION 0.05
+
+/**
+ * AMOR_DEFAULT_MAX_FRAME_SIZE:
+ *
+ * The default of [property@Amor.ProcessPool:max-frame-size], in bytes
+ * (64 MiB).
+ *
+ * Since: 0.1
+ */
+#define AMOR_DEFAULT_MAX_FRAME_SIZE (64u << 20)
+
+#define AMOR_TYPE_PROCESS_POOL (amor_process_pool_get_type ())
+
+AMOR_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (AmorProcessPool, amor_process_pool, AMOR, PROCESS_POOL, GObject)
+
+AMOR_AVAILABLE_IN_ALL
+AmorProcessPool     *amor_process_pool_new                       (const char * const  *argv,
+                                                                  guint                n_workers);
+AMOR_AVAILABLE_IN_ALL
+GVariant            *amor_process_pool_map                       (AmorProcessPool     *self,
+                                                                  GVariant            *items,
+                                                                  GCancellable        *cancellable,
+                                                                  GError             **error);
+AMOR_AVAILABLE_IN_ALL
+void                 amor_process_pool_map_async                 (AmorProcessPool     *self,
+                                                                  GVariant            *items,
+                                                                  GCancellable        *cancellable,
+                                                                  GAsyncReadyCallback  callback,
+                                                                  gpointer             user_data);
+AMOR_AVAILABLE_IN_ALL
+GVariant            *amor_process_pool_map_finish                (AmorProcessPool     *self,
+                                                                  GAsyncResult        *result,
+                                                                  GError             **error);
+AMOR_AVAILABLE_IN_ALL
+void                 amor_process_pool_shutdown                  (AmorProcessPool     *self);
+
+AMOR_AVAILABLE_IN_ALL
+const char * const  *amor_process_pool_get_argv                  (AmorProcessPool     *self);
+AMOR_AVAILABLE_IN_ALL
+guint                amor_process_pool_get_n_workers             (AmorProcessPool     *self);
+AMOR_AVAILABLE_IN_ALL
+guint                amor_process_pool_get_n_running             (AmorProcessPool     *self);
+AMOR_AVAILABLE_IN_ALL
+AmorSystem          *amor_process_pool_get_system                (AmorProcessPool     *self);
+AMOR_AVAILABLE_IN_ALL
+void                 amor_process_pool_set_system                (AmorProcessPool     *self,
+                                                                  AmorSystem          *system);
+AMOR_AVAILABLE_IN_ALL
+guint                amor_process_pool_get_sample_size           (AmorProcessPool     *self);
+AMOR_AVAILABLE_IN_ALL
+void                 amor_process_pool_set_sample_size           (AmorProcessPool     *self,
+                                                                  guint                sample_size);
+AMOR_AVAILABLE_IN_ALL
+double               amor_process_pool_get_min_speedup           (AmorProcessPool     *self);
+AMOR_AVAILABLE_IN_ALL
+void                 amor_process_pool_set_min_speedup           (AmorProcessPool     *self,
+                                                                  double               min_speedup);
+AMOR_AVAILABLE_IN_ALL
+double               amor_process_pool_get_target_chunk_duration (AmorProcessPool     *self);
+AMOR_AVAILABLE_IN_ALL
+void                 amor_process_pool_set_target_chunk_duration (AmorProcessPool     *self,
+                                                                  double               seconds);
+AMOR_AVAILABLE_IN_ALL
+guint                amor_process_pool_get_max_frame_size        (AmorProcessPool     *self);
+AMOR_AVAILABLE_IN_ALL
+void                 amor_process_pool_set_max_frame_size        (AmorProcessPool     *self,
+                                                                  guint                bytes);
+AMOR_AVAILABLE_IN_ALL
+double               amor_process_pool_get_hello_timeout         (AmorProcessPool     *self);
+AMOR_AVAILABLE_IN_ALL
+void                 amor_process_pool_set_hello_timeout         (AmorProcessPool     *self,
+                                                                  double               seconds);
+AMOR_AVAILABLE_IN_ALL
+AmorResult          *amor_process_pool_get_plan                  (AmorProcessPool     *self);
+AMOR_AVAILABLE_IN_ALL
+void                 amor_process_pool_set_plan                  (AmorProcessPool     *self,
+                                                                  AmorResult          *plan);
+AMOR_AVAILABLE_IN_ALL
+AmorResult          *amor_process_pool_get_result                (AmorProcessPool     *self);
+AMOR_AVAILABLE_IN_ALL
+double               amor_process_pool_get_spawn_cost            (AmorProcessPool     *self);
+AMOR_AVAILABLE_IN_ALL
+double               amor_process_pool_get_dispatch_cost         (AmorProcessPool     *self);
+AMOR_AVAILABLE_IN_ALL
+double               amor_process_pool_get_serialization_cost    (AmorProcessPool     *self);
+AMOR_AVAILABLE_IN_ALL
+double               amor_process_pool_get_elapsed               (AmorProcessPool     *self);
+
+G_END_DECLS

@@ -1,0 +1,121 @@
+/* amor-wire-private.h: the messages between a process pool and its workers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A frame is an 8-byte header followed by a body:
+ *
+ *   bytes 0-3  the length of the body, big-endian
+ *   byte  4    the message type (AmorWireType)
+ *   bytes 5-7  zero
+ *
+ * The body is a GVariant in its serialised form (host byte order: both
+ * ends run on the same machine), of the type the message type fixes:
+ *
+ *   HELLO    'H'  (su)      "amorsize-worker", protocol version
+ *   CHUNK    'C'  (uav)     chunk id, the items        (pool -> worker)
+ *   RESULTS  'R'  (uavaxx)  chunk id, one result per item, nanoseconds
+ *                           spent in the callback per item, nanoseconds the
+ *                           worker spent decoding and encoding the chunk
+ *   ERROR    'E'  (uusis)   chunk id, position of the failed item in the
+ *                           chunk, error domain, code and message
+ *
+ * The worker speaks first (HELLO), then answers every CHUNK with RESULTS or
+ * ERROR, and exits when its input ends. GVariant's own serialisation was
+ * chosen over json-glib because it was faster on every item type measured
+ * (bench/process/bench-wire.c, a chunk serialised and read back: 1.3-1.5×
+ * for strings, about 2× for doubles and tuples, 30× for arrays of doubles)
+ * and keeps the types of the items, which JSON loses (a "(sid)" comes back
+ * as "av").
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define AMOR_WIRE_HEADER_SIZE 8
+#define AMOR_WIRE_MAGIC       "amorsize-worker"
+#define AMOR_WIRE_VERSION     1
+
+/* The largest frame a worker accepts from its pool. */
+#define AMOR_WIRE_WORKER_MAX_FRAME ((gsize) 1 << 31)
+
+typedef enum {
+  AMOR_WIRE_HELLO   = 'H',
+  AMOR_WIRE_CHUNK   = 'C',
+  AMOR_WIRE_RESULTS = 'R',
+  AMOR_WIRE_ERROR   = 'E',
+} AmorWireType;
+
+/* The GVariant type of the body of @type, or NULL for an unknown type. */
+const GVariantType *amor_wire_body_type     (guint8         type);
+
+/* Fills @header for a body of @length bytes. */
+void                amor_wire_header_encode (guint8        *header,
+                                             guint8         type,
+                                             guint32        length);
+
+/* Checks @header: a known type, zero padding and a length of at most
+ * @max_frame bytes. On an oversized frame *length is set before failing. */
+gboolean            amor_wire_header_decode (const guint8  *header,
+                                             gsize          max_frame,
+                                             guint8        *type,
+                                             guint32       *length,
+                                             GError       **error);
+
+/* The body of a frame of @type as a GVariant; fails unless @body is in
+ * normal form (garbage does not pass silently as default values). */
+GVariant           *amor_wire_body_decode   (guint8         type,
+                                             GBytes        *body,
+                                             GError       **error);
+
+/* Messages. Every constructor returns a new, non-floating GVariant. */
+GVariant           *amor_wire_hello_new     (void);
+gboolean            amor_wire_hello_check   (GVariant      *hello,
+                                             GError       **error);
+
+/* Reading frames on the pool's side (async, on the thread-default context).
+ *
+ * The finish function returns the body, still to be decoded with
+ * amor_wire_body_decode(), or NULL with:
+ *   G_IO_ERROR_CONNECTION_CLOSED  the stream ended before a new frame
+ *   G_IO_ERROR_PARTIAL_INPUT      the stream ended inside a frame
+ *   AMOR_ERROR_INVALID_DATA       a malformed header, or a frame longer
+ *                                 than @max_frame (*frame_size says how
+ *                                 long)
+ *   any error of the stream. */
+void                amor_wire_read_frame_async  (GInputStream        *stream,
+                                                 gsize                max_frame,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+GBytes             *amor_wire_read_frame_finish (GInputStream        *stream,
+                                                 GAsyncResult        *result,
+                                                 guint8              *type,
+                                                 gsize               *frame_size,
+                                                 GError             **error);
+
+/* Writes a frame whose body is @body (serialised here if it is not yet). */
+void                amor_wire_write_frame_async  (GOutputStream       *stream,
+                                                  guint8               type,
+                                                  GVariant            *body,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+gboolean            amor_wire_write_frame_finish (GOutputStream       *stream,
+                                                  GAsyncResult        *result,
+                                                  GError             **error);
+
+/* Blocking frame I/O on file descriptors (the worker's side). Reading
+ * returns FALSE without an error at a clean end of input (no byte of a new
+ * frame); an end inside a frame is an error. */
+gboolean            amor_wire_read_frame_fd  (int            fd,
+                                              gsize          max_frame,
+                                              guint8        *type,
+                                              GVariant     **body,
+                                              GError       **error);
+gboolean            amor_wire_write_frame_fd (int            fd,
+                                              guint8         type,
+                                              GVariant      *body,
+                                              GError       **error);
+
+G_END_DECLS

@@ -1,0 +1,482 @@
+/* amor-wire.c: the messages between a process pool and its workers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "amor-error.h"
+#include "amor-wire-private.h"
+
+const GVariantType *
+amor_wire_body_type (guint8 type)
+{
+  switch (type)
+    {
+    case AMOR_WIRE_HELLO:
+      return G_VARIANT_TYPE ("(su)");
+    case AMOR_WIRE_CHUNK:
+      return G_VARIANT_TYPE ("(uav)");
+    case AMOR_WIRE_RESULTS:
+      return G_VARIANT_TYPE ("(uavaxx)");
+    case AMOR_WIRE_ERROR:
+      return G_VARIANT_TYPE ("(uusis)");
+    default:
+      return NULL;
+    }
+}
+
+void
+amor_wire_header_encode (guint8  *header,
+                         guint8   type,
+                         guint32  length)
+{
+  header[0] = (guint8) (length >> 24);
+  header[1] = (guint8) (length >> 16);
+  header[2] = (guint8) (length >> 8);
+  header[3] = (guint8) length;
+  header[4] = type;
+  header[5] = header[6] = header[7] = 0;
+}
+
+gboolean
+amor_wire_header_decode (const guint8  *header,
+                         gsize          max_frame,
+                         guint8        *type,
+                         guint32       *length,
+                         GError       **error)
+{
+  *length = ((guint32) header[0] << 24) | ((guint32) header[1] << 16) |
+            ((guint32) header[2] << 8) | (guint32) header[3];
+  *type = header[4];
+
+  if (amor_wire_body_type (header[4]) == NULL ||
+      header[5] != 0 || header[6] != 0 || header[7] != 0)
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "malformed frame header %02x %02x %02x %02x %02x %02x %02x %02x "
+                   "(not a message of the worker protocol)",
+                   header[0], header[1], header[2], header[3],
+                   header[4], header[5], header[6], header[7]);
+      return FALSE;
+    }
+
+  if (*length > max_frame)
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "a frame of %" G_GUINT32_FORMAT " bytes, above the maximum "
+                   "frame size of %" G_GSIZE_FORMAT " bytes",
+                   *length, max_frame);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+GVariant *
+amor_wire_body_decode (guint8   type,
+                       GBytes  *body,
+                       GError **error)
+{
+  const GVariantType *body_type = amor_wire_body_type (type);
+  GVariant *value;
+
+  g_return_val_if_fail (body_type != NULL, NULL);
+
+  value = g_variant_ref_sink (g_variant_new_from_bytes (body_type, body, FALSE));
+  if (!g_variant_is_normal_form (value))
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "a '%c' message of %" G_GSIZE_FORMAT " bytes that is not a "
+                   "valid %s value",
+                   type, g_bytes_get_size (body), (const char *) body_type);
+      g_variant_unref (value);
+      return NULL;
+    }
+
+  return value;
+}
+
+GVariant *
+amor_wire_hello_new (void)
+{
+  return g_variant_ref_sink (g_variant_new ("(su)", AMOR_WIRE_MAGIC, AMOR_WIRE_VERSION));
+}
+
+gboolean
+amor_wire_hello_check (GVariant  *hello,
+                       GError   **error)
+{
+  const char *magic;
+  guint32 version;
+
+  g_variant_get (hello, "(&su)", &magic, &version);
+  if (strcmp (magic, AMOR_WIRE_MAGIC) != 0)
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "a hello that is not from an amorsize worker (\"%s\")", magic);
+      return FALSE;
+    }
+  if (version != AMOR_WIRE_VERSION)
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_UNSUPPORTED_VERSION,
+                   "a worker speaking protocol version %u, not %u",
+                   version, AMOR_WIRE_VERSION);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Async reading */
+
+typedef struct
+{
+  gsize   max_frame;
+  guint8  header[AMOR_WIRE_HEADER_SIZE];
+  guint8  type;
+  guint32 length;
+  guint8 *body;
+} ReadFrame;
+
+static void
+read_frame_free (gpointer data)
+{
+  ReadFrame *rf = data;
+
+  g_free (rf->body);
+  g_free (rf);
+}
+
+static void
+read_frame_body_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  GTask *task = user_data;
+  ReadFrame *rf = g_task_get_task_data (task);
+  GError *error = NULL;
+  gsize n_read = 0;
+  g_autoptr(GBytes) bytes = NULL;
+
+  if (!g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &n_read, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+
+  if (n_read < rf->length)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
+                               "the output ended after %" G_GSIZE_FORMAT " of the %"
+                               G_GUINT32_FORMAT " bytes of a frame",
+                               n_read, rf->length);
+      g_object_unref (task);
+      return;
+    }
+
+  bytes = g_bytes_new_take (g_steal_pointer (&rf->body), rf->length);
+  g_task_return_pointer (task, g_steal_pointer (&bytes), (GDestroyNotify) g_bytes_unref);
+  g_object_unref (task);
+}
+
+static void
+read_frame_header_cb (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  GTask *task = user_data;
+  ReadFrame *rf = g_task_get_task_data (task);
+  GInputStream *stream = G_INPUT_STREAM (source);
+  GError *error = NULL;
+  gsize n_read = 0;
+
+  if (!g_input_stream_read_all_finish (stream, result, &n_read, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+
+  if (n_read == 0)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                               "the output ended");
+      g_object_unref (task);
+      return;
+    }
+
+  if (n_read < AMOR_WIRE_HEADER_SIZE)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
+                               "the output ended inside a frame header");
+      g_object_unref (task);
+      return;
+    }
+
+  if (!amor_wire_header_decode (rf->header, rf->max_frame, &rf->type, &rf->length, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+
+  /* g_malloc() memory is aligned for any GVariant. */
+  rf->body = g_malloc (MAX (rf->length, 1));
+  g_input_stream_read_all_async (stream, rf->body, rf->length, G_PRIORITY_DEFAULT,
+                                 NULL, read_frame_body_cb, task);
+}
+
+void
+amor_wire_read_frame_async (GInputStream        *stream,
+                            gsize                max_frame,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  GTask *task = g_task_new (stream, NULL, callback, user_data);
+  ReadFrame *rf = g_new0 (ReadFrame, 1);
+
+  rf->max_frame = max_frame;
+  g_task_set_source_tag (task, amor_wire_read_frame_async);
+  g_task_set_name (task, "[amorsize] read frame");
+  g_task_set_task_data (task, rf, read_frame_free);
+
+  g_input_stream_read_all_async (stream, rf->header, AMOR_WIRE_HEADER_SIZE,
+                                 G_PRIORITY_DEFAULT, NULL,
+                                 read_frame_header_cb, task);
+}
+
+GBytes *
+amor_wire_read_frame_finish (GInputStream  *stream,
+                             GAsyncResult  *result,
+                             guint8        *type,
+                             gsize         *frame_size,
+                             GError       **error)
+{
+  GTask *task = G_TASK (result);
+  ReadFrame *rf = g_task_get_task_data (task);
+
+  g_return_val_if_fail (g_task_is_valid (result, stream), NULL);
+
+  if (type != NULL)
+    *type = rf->type;
+  if (frame_size != NULL)
+    *frame_size = AMOR_WIRE_HEADER_SIZE + (gsize) rf->length;
+
+  return g_task_propagate_pointer (task, error);
+}
+
+/* Async writing */
+
+typedef struct
+{
+  guint8         header[AMOR_WIRE_HEADER_SIZE];
+  GVariant      *body;
+  GOutputVector  vectors[2];
+} WriteFrame;
+
+static void
+write_frame_free (gpointer data)
+{
+  WriteFrame *wf = data;
+
+  g_variant_unref (wf->body);
+  g_free (wf);
+}
+
+static void
+write_frame_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GTask *task = user_data;
+  GError *error = NULL;
+
+  if (g_output_stream_writev_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+  g_object_unref (task);
+}
+
+void
+amor_wire_write_frame_async (GOutputStream       *stream,
+                             guint8               type,
+                             GVariant            *body,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  GTask *task = g_task_new (stream, NULL, callback, user_data);
+  WriteFrame *wf = g_new0 (WriteFrame, 1);
+  gsize size;
+
+  g_task_set_source_tag (task, amor_wire_write_frame_async);
+  g_task_set_name (task, "[amorsize] write frame");
+  g_task_set_task_data (task, wf, write_frame_free);
+
+  wf->body = g_variant_ref (body);
+  size = g_variant_get_size (body);
+  amor_wire_header_encode (wf->header, type, (guint32) size);
+  wf->vectors[0].buffer = wf->header;
+  wf->vectors[0].size = AMOR_WIRE_HEADER_SIZE;
+  wf->vectors[1].buffer = g_variant_get_data (body);
+  wf->vectors[1].size = size;
+
+  g_output_stream_writev_all_async (stream, wf->vectors, 2, G_PRIORITY_DEFAULT,
+                                    NULL, write_frame_cb, task);
+}
+
+gboolean
+amor_wire_write_frame_finish (GOutputStream  *stream,
+                              GAsyncResult   *result,
+                              GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, stream), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Blocking I/O on file descriptors */
+
+/* Reads up to @size bytes; returns how many (less only at the end of the
+ * input), or -1 with @error set. */
+static gssize
+read_full (int      fd,
+           guint8  *buffer,
+           gsize    size,
+           GError **error)
+{
+  gsize done = 0;
+
+  while (done < size)
+    {
+      gssize n = read (fd, buffer + done, size - done);
+
+      if (n < 0)
+        {
+          int errsv = errno;
+
+          if (errsv == EINTR)
+            continue;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                       "Could not read the input: %s", g_strerror (errsv));
+          return -1;
+        }
+      if (n == 0)
+        break;
+      done += (gsize) n;
+    }
+
+  return (gssize) done;
+}
+
+gboolean
+amor_wire_read_frame_fd (int        fd,
+                         gsize      max_frame,
+                         guint8    *type,
+                         GVariant **body,
+                         GError   **error)
+{
+  guint8 header[AMOR_WIRE_HEADER_SIZE];
+  guint32 length;
+  guint8 *data;
+  gssize n;
+  g_autoptr(GBytes) bytes = NULL;
+
+  *body = NULL;
+
+  n = read_full (fd, header, sizeof header, error);
+  if (n < 0)
+    return FALSE;
+  if (n == 0)
+    return FALSE;            /* the end of the input */
+  if (n < (gssize) sizeof header)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
+                           "The input ended inside a frame header");
+      return FALSE;
+    }
+
+  if (!amor_wire_header_decode (header, max_frame, type, &length, error))
+    return FALSE;
+
+  data = g_malloc (MAX (length, 1));
+  n = read_full (fd, data, length, error);
+  if (n < 0)
+    {
+      g_free (data);
+      return FALSE;
+    }
+  if ((gsize) n < length)
+    {
+      g_free (data);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
+                   "The input ended after %" G_GSSIZE_FORMAT " of the %"
+                   G_GUINT32_FORMAT " bytes of a frame", n, length);
+      return FALSE;
+    }
+
+  bytes = g_bytes_new_take (data, length);
+  *body = amor_wire_body_decode (*type, bytes, error);
+  return *body != NULL;
+}
+
+gboolean
+amor_wire_write_frame_fd (int        fd,
+                          guint8     type,
+                          GVariant  *body,
+                          GError   **error)
+{
+  guint8 header[AMOR_WIRE_HEADER_SIZE];
+  gsize size = g_variant_get_size (body);
+  struct iovec iov[2];
+  int first = 0;
+
+  if (size > G_MAXUINT32)
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "A message of %" G_GSIZE_FORMAT " bytes is too large for a frame",
+                   size);
+      return FALSE;
+    }
+
+  amor_wire_header_encode (header, type, (guint32) size);
+  iov[0].iov_base = header;
+  iov[0].iov_len = sizeof header;
+  iov[1].iov_base = (gpointer) g_variant_get_data (body);
+  iov[1].iov_len = size;
+
+  /* One system call for the whole frame, unless the pipe is full. */
+  while (first < 2)
+    {
+      gssize n = writev (fd, iov + first, 2 - first);
+
+      if (n < 0)
+        {
+          int errsv = errno;
+
+          if (errsv == EINTR)
+            continue;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                       "Could not write the output: %s", g_strerror (errsv));
+          return FALSE;
+        }
+
+      while (first < 2 && (gsize) n >= iov[first].iov_len)
+        {
+          n -= (gssize) iov[first].iov_len;
+          first++;
+        }
+      if (first < 2)
+        {
+          iov[first].iov_base = (guint8 *) iov[first].iov_base + n;
+          iov[first].iov_len -= (gsize) n;
+        }
+    }
+
+  return TRUE;
+}

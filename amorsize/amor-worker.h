@@ -1,0 +1,51 @@
+/* amor-worker.h: the worker side of a process pool
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined(AMORSIZE_INSIDE) && !defined(AMORSIZE_COMPILATION)
+#error "Only <amorsize/amorsize.h> can be included directly."
+#endif
+
+#include <glib.h>
+#include <amorsize/amor-version-macros.h>
+
+G_BEGIN_DECLS
+
+/**
+ * AmorWorkerFunc:
+ * @item: the item to process
+ * @user_data: the data passed along with the callback
+ * @error: return location for a #GError
+ *
+ * The work of one item in a worker process of an [class@Amor.ProcessPool]:
+ * maps @item to its result.
+ *
+ * On failure the callback returns %NULL and sets @error; the pool's map then
+ * fails with that error, its message prefixed with the item's index. A
+ * callback that returns %NULL without setting @error fails too, with
+ * %AMOR_ERROR_WORK_FAILED: this is how a Python exception (which PyGObject
+ * prints but does not turn into a #GError) reaches the pool. A JavaScript
+ * exception thrown by a GJS callback arrives with its message, as
+ * %AMOR_ERROR_WORK_FAILED too; a `GLib.Error` thrown keeps its domain and
+ * code.
+ *
+ * A floating result is sunk.
+ *
+ * Returns: (transfer full) (nullable): the result of @item, or %NULL with
+ *   @error set
+ *
+ * Since: 0.1
+ */
+typedef GVariant *(*AmorWorkerFunc) (GVariant  *item,
+                                     gpointer   user_data,
+                                     GError   **error);
+
+AMOR_AVAILABLE_IN_ALL
+gboolean amor_worker_serve (AmorWorkerFunc   func,
+                            gpointer         user_data,
+                            GError         **error);
+
+G_END_DECLS

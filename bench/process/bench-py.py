@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+# bench/process/bench-py.py: pure-Python CPU work on worker processes —
+# amorsize's ProcessPool against multiprocessing.Pool.map (its default
+# chunksize) and concurrent.futures.ProcessPoolExecutor.map (chunksize 1),
+# and the serial loop.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The workloads are those of the executor benchmark (bench/bench.c) with the
+# grain scaled up 100 times and the size 2 to 5 times (1000 items of 1 ms
+# mean instead of 5000 of 10 µs: a process costs a spawn and a round trip
+# per chunk, so work of 50 ms in total, the thread benchmark's size, is
+# mostly too little), plus that benchmark's own 10 µs grain, tiny items that
+# must run serially, and a pure-Python kernel whose cost is not known in
+# advance. Every item of known cost spins on the
+# clock in pure Python (holding the GIL, as pure-Python work does), so Σt
+# is exact.
+#
+# Each contender runs "cold" (pool started inside the timed region: process
+# spawn, and for amorsize the sampling, included) and "warm" (a pool kept
+# from an earlier map). Per workload: the median of --reps runs (the order
+# of the contenders rotates), efficiency = lower bound / time with lower
+# bound = max(Σt / P, max t), and amorsize's time over the best peer's.
+#
+#   python3 bench-py.py [--reps N] [--only NAME,...] [--json FILE] [--quick]
+#
+# Needs GI_TYPELIB_PATH and LD_LIBRARY_PATH pointing at a build of amorsize
+# (run.sh sets them). Run it on a quiet machine: the contenders are compared
+# on wall time; the tables say how much CPU other processes took meanwhile.
+
+import argparse
+import concurrent.futures
+import json
+import math
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import time
+
+import gi
+gi.require_version('GLib', '2.0')
+gi.require_version('Amor', '1')
+from gi.repository import Amor, GLib  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import pywork  # noqa: E402
+
+WORKER = [sys.executable, os.path.join(HERE, 'worker.py')]
+MS = 1e-3
+US = 1e-6
+# Items per workload: 1 s of work at 1 ms each. (--quick: a quarter.)
+N_ITEMS = 1000
+
+
+def workloads(rng):
+    """name -> (description, items, too_small); an item is a float (see
+    pywork.item()): seconds to spin, or minus kernel iterations."""
+    def spins(costs):
+        return [float(c) for c in costs]
+
+    def normal(n, mean, cv):
+        return [max(0.0, rng.gauss(mean, cv * mean)) for _ in range(n)]
+
+    def lognormal(n, mean, cv):
+        s2 = math.log(1 + cv * cv)
+        mu = math.log(mean) - s2 / 2
+        return [rng.lognormvariate(mu, math.sqrt(s2)) for _ in range(n)]
+
+    n = N_ITEMS
+    bimodal = [5 * MS if i % 10 == 9 else 0.5 * MS for i in range(n)]
+    shuffled = bimodal[:]
+    rng.shuffle(shuffled)
+    return {
+        'constant-1ms': ('%d × 1 ms' % n, spins([MS] * n), False),
+        'normal-cv0.3': ('normal, mean 1 ms, CV 0.3', spins(normal(n, MS, 0.3)), False),
+        'exponential-cv1': ('exponential, mean 1 ms',
+                            spins([rng.expovariate(1 / MS) for _ in range(n)]), False),
+        'lognormal-cv2.5': ('lognormal, mean 1 ms, CV 2.5', spins(lognormal(n, MS, 2.5)), False),
+        'bimodal-random': ('90 % 0.5 ms, 10 % 5 ms, shuffled', spins(shuffled), False),
+        'bimodal-clustered': ('90 % 0.5 ms, 10 % 5 ms at the end', spins(sorted(bimodal)), False),
+        'linear-up': ('0 → 2 ms, increasing', spins([2 * MS * i / (n - 1) for i in range(n)]), False),
+        'linear-down': ('2 → 0 ms, decreasing',
+                        spins([2 * MS * (n - 1 - i) / (n - 1) for i in range(n)]), False),
+        'step-10x': ('first half 0.2 ms, second half 2 ms',
+                     spins([0.2 * MS] * (n // 2) + [2 * MS] * (n - n // 2)), False),
+        'constant-10us': ('10 × %d items of 10 µs (the thread benchmark\'s grain)' % n,
+                          spins([10 * US] * (10 * n)), False),
+        'kernel': ('pure-Python arithmetic, %d items of 2k–40k iterations' % (n * 4 // 5),
+                   [-float(rng.randint(2000, 40000)) for _ in range(n * 4 // 5)], False),
+        'tiny-1k': ('1000 items of no work (a call)', spins([0.0] * 1000), True),
+    }
+
+
+def cpu_busy():
+    """Busy CPU seconds of the whole machine, from /proc/stat."""
+    with open('/proc/stat') as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf('SC_CLK_TCK')
+
+
+class Contender:
+    def __init__(self, name, n_cpus):
+        self.name = name
+        self.n_cpus = n_cpus
+        self.warm = None
+
+    def start(self):
+        """The pool of a warm run (not timed)."""
+
+    def stop(self):
+        pass
+
+
+class Serial(Contender):
+    def run(self, works, variant):
+        return [pywork.item(w) for w in works]
+
+
+class MpPool(Contender):
+    def __init__(self, name, n_cpus, cold):
+        super().__init__(name, n_cpus)
+        self.cold = cold
+
+    def start(self):
+        if not self.cold:
+            self.warm = multiprocessing.Pool(self.n_cpus)
+            self.warm.map(pywork.item, [0.0] * self.n_cpus)
+
+    def stop(self):
+        if self.warm is not None:
+            self.warm.terminate()
+            self.warm.join()
+            self.warm = None
+
+    def run(self, works, variant):
+        if self.cold:
+            pool = multiprocessing.Pool(self.n_cpus)
+            try:
+                return pool.map(pywork.item, works)
+            finally:
+                self.after = pool
+        return self.warm.map(pywork.item, works)
+
+    def cleanup(self):
+        pool = getattr(self, 'after', None)
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+            self.after = None
+
+
+class Ppe(Contender):
+    def __init__(self, name, n_cpus, cold):
+        super().__init__(name, n_cpus)
+        self.cold = cold
+
+    def start(self):
+        if not self.cold:
+            self.warm = concurrent.futures.ProcessPoolExecutor(self.n_cpus)
+            list(self.warm.map(pywork.item, [0.0] * self.n_cpus))
+
+    def stop(self):
+        if self.warm is not None:
+            self.warm.shutdown()
+            self.warm = None
+
+    def run(self, works, variant):
+        if self.cold:
+            ex = concurrent.futures.ProcessPoolExecutor(self.n_cpus)
+            self.after = ex
+            return list(ex.map(pywork.item, works))
+        return list(self.warm.map(pywork.item, works))
+
+    def cleanup(self):
+        ex = getattr(self, 'after', None)
+        if ex is not None:
+            ex.shutdown()
+            self.after = None
+
+
+class Amorsize(Contender):
+    def __init__(self, name, n_cpus, cold):
+        super().__init__(name, n_cpus)
+        self.cold = cold
+        self.plans = []
+
+    def start(self):
+        if not self.cold:
+            self.warm = Amor.ProcessPool.new(WORKER, 0)
+            # Started: every CPU has a worker (a parallel map of real work).
+            self.warm.map(GLib.Variant('ad', [2 * MS] * 100), None)
+
+    def stop(self):
+        if self.warm is not None:
+            self.warm.shutdown()
+            self.warm = None
+
+    def run(self, works, variant):
+        pool = Amor.ProcessPool.new(WORKER, 0) if self.cold else self.warm
+        results = pool.map(variant, None)
+        self.after = pool if self.cold else None
+        plan = pool.props.result
+        self.plans.append({
+            'workers': plan.props.n_workers, 'chunk': plan.props.chunk_size,
+            'predicted': plan.props.estimated_speedup, 'cv': plan.props.cv,
+            'spawn': pool.props.spawn_cost, 'dispatch': pool.props.dispatch_cost,
+            'serialization': pool.props.serialization_cost,
+        })
+        return [r for r in results.unpack()]
+
+    def cleanup(self):
+        pool = getattr(self, 'after', None)
+        if pool is not None:
+            pool.shutdown()
+            self.after = None
+
+
+def measure(contender, works, variant, expected):
+    t0 = time.perf_counter()
+    out = contender.run(works, variant)
+    elapsed = time.perf_counter() - t0
+    if hasattr(contender, 'cleanup'):
+        contender.cleanup()
+    if expected is not None and out != expected:
+        raise RuntimeError('%s: wrong results' % contender.name)
+    return elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--reps', type=int, default=5)
+    parser.add_argument('--only')
+    parser.add_argument('--json')
+    parser.add_argument('--quick', action='store_true',
+                        help='3 runs of four workloads')
+    options = parser.parse_args()
+
+    n_cpus = Amor.System.get_default().props.n_cpus
+    names = None
+    if options.quick:
+        global N_ITEMS
+        N_ITEMS = 250
+        names = ['constant-1ms', 'lognormal-cv2.5', 'kernel', 'tiny-1k']
+        options.reps = min(options.reps, 3)
+    specs = workloads(random.Random(20240611))
+    if names is None:
+        names = list(specs)
+    if options.only:
+        names = options.only.split(',')
+
+    contenders = [
+        Serial('serial', n_cpus),
+        MpPool('mp.Pool.map cold', n_cpus, True),
+        Ppe('ProcessPoolExecutor cold', n_cpus, True),
+        Amorsize('amorsize cold', n_cpus, True),
+        MpPool('mp.Pool.map warm', n_cpus, False),
+        Ppe('ProcessPoolExecutor warm', n_cpus, False),
+        Amorsize('amorsize warm', n_cpus, False),
+    ]
+    report = {'n_cpus': n_cpus, 'python': sys.version.split()[0],
+              'start_method': multiprocessing.get_start_method(), 'workloads': {}}
+
+    print('Pure-Python CPU work on %d usable CPUs (Python %s, multiprocessing start '
+          'method %s), median of %d runs.\n'
+          % (n_cpus, report['python'], report['start_method'], options.reps))
+    print('| workload | Σt (s) | serial | mp.Pool cold | PPE cold | amorsize cold | '
+          'mp.Pool warm | PPE warm | amorsize warm | amorsize plan | others\' CPU |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |')
+    sys.stdout.flush()
+
+    for name in names:
+        what, works, too_small = specs[name]
+        variant = GLib.Variant('ad', works)
+        kernel = works[0] < 0
+        # Spin counts vary; kernels must match.
+        expected = [pywork.item(w) for w in works] if kernel else None
+
+        for c in contenders:
+            c.start()
+            if isinstance(c, Amorsize):
+                c.plans = []
+
+        times = {c.name: [] for c in contenders}
+        busy0 = cpu_busy()
+        self0 = os.times()
+        wall0 = time.perf_counter()
+        for rep in range(options.reps):
+            order = contenders[rep % len(contenders):] + contenders[:rep % len(contenders)]
+            for c in order:
+                times[c.name].append(measure(c, works, variant, expected))
+        wall = time.perf_counter() - wall0
+
+        for c in contenders:
+            c.stop()
+        self1 = os.times()
+        busy = cpu_busy() - busy0
+        own = sum(self1[:4]) - sum(self0[:4])
+        others = max(0.0, busy - own) / (wall * n_cpus)
+
+        med = {k: statistics.median(v) for k, v in times.items()}
+        if not kernel:
+            total = sum(works)
+            bound = max(total / n_cpus, max(works))
+        else:
+            total = med['serial']
+            bound = total / n_cpus
+
+        plans = next(c for c in contenders if c.name == 'amorsize cold').plans
+        plan = plans[-1]
+        warm_plan = next(c for c in contenders if c.name == 'amorsize warm').plans[-1]
+
+        def cell(k):
+            return '%.3f (%.2f)' % (med[k], bound / med[k])
+
+        print('| %s | %.3f | %s | %s | %s | %s | %s | %s | %s | %s | %.0f %% |' % (
+            name, total, cell('serial'), cell('mp.Pool.map cold'),
+            cell('ProcessPoolExecutor cold'), cell('amorsize cold'),
+            cell('mp.Pool.map warm'), cell('ProcessPoolExecutor warm'),
+            cell('amorsize warm'),
+            ('%d × %d, %.2f× predicted; warm %d × %d'
+             % (plan['workers'], plan['chunk'], plan['predicted'],
+                warm_plan['workers'], warm_plan['chunk'])),
+            100 * others))
+        sys.stdout.flush()
+
+        report['workloads'][name] = {
+            'what': what, 'too_small': too_small, 'sum_t': total, 'lower_bound': bound,
+            'times': times, 'median': med, 'plans_cold': plans,
+            'plan_warm': warm_plan, 'others_cpu_share': others,
+        }
+
+    print('\nCells: median seconds (efficiency = max(Σt/P, max t) / time). '
+          'Plan: workers × chunk size of amorsize\'s cold run.')
+    if options.json:
+        with open(options.json, 'w') as f:
+            json.dump(report, f, indent=2)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+# Python (PyGObject) tests of Amor.ProcessPool with Python workers
+# (worker_square.py, which serves with Amor.worker_serve()).
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Every test checks what the pool promises: results in order, each item
+# processed exactly once, errors in a worker's callback surfacing as
+# GLib.Error with the item, a crashed worker's chunk retried, malformed
+# output and bad argv reported, cancellation leaving no zombie; never how
+# fast it went.
+
+import os
+import sys
+import tempfile
+import unittest
+
+import amortap
+
+Amor = amortap.import_amor()
+from gi.repository import GLib, Gio  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKER = os.path.join(HERE, 'worker_square.py')
+TIMEOUT_SECONDS = 120
+
+
+def amor_domain():
+    return GLib.quark_to_string(Amor.error_quark())
+
+
+def make_pool(*options):
+    return Amor.ProcessPool.new([sys.executable, WORKER] + list(options), 0)
+
+
+def two_worker_plan(chunk_size):
+    """A plan of two workers and chunks of @chunk_size, made on the pure
+    planning path: 1 ms items on a machine of two free CPUs."""
+    system = Amor.System.new_custom(2, 2, 8 << 30, 0.0, 0.0)
+    optimizer = Amor.Optimizer(system=system,
+                               target_chunk_duration=chunk_size * 1e-3)
+    sampler = Amor.Sampler.new()
+    for _ in range(5):
+        sampler.add_duration(1e-3)
+    plan = optimizer.plan(sampler, 1000)
+    assert plan.props.n_workers == 2 and plan.props.chunk_size == chunk_size
+    return plan
+
+
+def items(n):
+    return GLib.Variant('at', list(range(n)))
+
+
+def read_log(path, n):
+    counts = [0] * n
+    pids = set()
+    with open(path) as log:
+        for line in log:
+            pid, value = (int(x) for x in line.split())
+            counts[value] += 1
+            pids.add(pid)
+    return counts, pids
+
+
+def children():
+    """(pid, state) of the children of this process."""
+    found = []
+    me = os.getpid()
+    for name in os.listdir('/proc'):
+        if not name.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(')') + 2:].split()
+        if int(fields[1]) == me:
+            found.append((int(name), fields[0]))
+    return found
+
+
+class Scratch:
+    def __init__(self):
+        self.dir = tempfile.TemporaryDirectory(prefix='amor-process-')
+        self.log = os.path.join(self.dir.name, 'log')
+        self.marker = os.path.join(self.dir.name, 'marker')
+        open(self.log, 'w').close()
+
+    def cleanup(self):
+        self.dir.cleanup()
+
+
+class ProcessPoolTest(unittest.TestCase):
+    def setUp(self):
+        self.scratch = Scratch()
+
+    def tearDown(self):
+        self.scratch.cleanup()
+
+    def assert_results(self, results, n):
+        self.assertEqual(results.get_type_string(), 'av')
+        self.assertEqual(results.unpack(), [v * v + 1 for v in range(n)])
+
+    def test_map_in_order_exactly_once(self):
+        pool = make_pool('--log', self.scratch.log)
+        results = pool.map(items(50), None)
+        self.assert_results(results, 50)
+        counts, _ = read_log(self.scratch.log, 50)
+        self.assertEqual(counts, [1] * 50, 'sampled items included')
+        self.assertIsInstance(pool.props.result, Amor.Result)
+        self.assertGreater(pool.props.spawn_cost, 0.0)
+        pool.shutdown()
+        self.assertEqual(pool.props.n_running, 0)
+
+    def test_map_on_two_workers(self):
+        pool = make_pool('--log', self.scratch.log)
+        plan = two_worker_plan(3)
+        pool.props.plan = plan
+        results = pool.map(items(40), None)
+        self.assert_results(results, 40)
+        counts, _ = read_log(self.scratch.log, 40)
+        self.assertEqual(counts, [1] * 40)
+        self.assertEqual(pool.props.n_running, 2)
+        kept = {pid for pid, state in children()}
+        self.assertEqual(len(kept), 2)
+        # The next map runs on the processes kept from the first.
+        results = pool.map(items(40), None)
+        self.assert_results(results, 40)
+        counts, pids = read_log(self.scratch.log, 40)
+        self.assertEqual(counts, [2] * 40)
+        self.assertLessEqual(pids, kept)
+        self.assertEqual({pid for pid, state in children()}, kept)
+        pool.shutdown()
+        self.assertEqual(children(), [])
+
+    def test_map_async(self):
+        pool = make_pool('--log', self.scratch.log)
+        plan = two_worker_plan(2)
+        pool.props.plan = plan
+        loop = GLib.MainLoop()
+        outcome = {}
+
+        def done(source, result):
+            try:
+                outcome['results'] = source.map_finish(result)
+            except GLib.Error as e:
+                outcome['error'] = e
+            loop.quit()
+
+        pool.map_async(items(30), None, done)
+        GLib.timeout_add_seconds(TIMEOUT_SECONDS, loop.quit)
+        loop.run()
+        self.assertNotIn('error', outcome)
+        self.assert_results(outcome['results'], 30)
+        counts, _ = read_log(self.scratch.log, 30)
+        self.assertEqual(counts, [1] * 30)
+        pool.shutdown()
+
+    def test_exception_in_worker(self):
+        pool = make_pool('--raise-at', '7')
+        plan = two_worker_plan(3)
+        pool.props.plan = plan
+        with self.assertRaises(GLib.Error) as cm:
+            pool.map(items(20), None)
+        error = cm.exception
+        self.assertEqual(error.domain, amor_domain())
+        self.assertEqual(error.code, Amor.Error.WORK_FAILED)
+        self.assertTrue(error.message.startswith('Item 7: '), error.message)
+        # The workers go on serving.
+        self.assert_results(pool.map(items(7), None), 7)
+        pool.shutdown()
+
+    def test_crash_is_retried(self):
+        pool = make_pool('--log', self.scratch.log,
+                         '--crash-at', '5', '--marker', self.scratch.marker)
+        plan = two_worker_plan(3)
+        pool.props.plan = plan
+        results = pool.map(items(18), None)
+        self.assert_results(results, 18)
+        self.assertTrue(os.path.exists(self.scratch.marker))
+        counts, _ = read_log(self.scratch.log, 18)
+        # Item 5 died before it was logged, then ran once; only the items
+        # of its chunk (3, 4, 5) may have run twice.
+        self.assertEqual(counts[5], 1)
+        for i in range(18):
+            if i not in (3, 4, 5):
+                self.assertEqual(counts[i], 1, 'item %d' % i)
+        self.assertFalse([c for c in children() if c[1] == 'Z'])
+        pool.shutdown()
+
+    def test_malformed_output(self):
+        pool = make_pool('--garbage-at', '4')
+        plan = two_worker_plan(2)
+        pool.props.plan = plan
+        with self.assertRaises(GLib.Error) as cm:
+            pool.map(items(10), None)
+        error = cm.exception
+        self.assertEqual(error.domain, amor_domain())
+        self.assertEqual(error.code, Amor.Error.INVALID_DATA)
+        self.assertIn('worker ', error.message)
+        self.assertIn('chunk ', error.message)
+        self.assertIn('(items 4–5)', error.message)
+        # Usable for the next map.
+        self.assert_results(pool.map(items(4), None), 4)
+        pool.shutdown()
+
+    def test_bad_argv(self):
+        pool = Amor.ProcessPool.new(['/nonexistent/python-worker'], 0)
+        with self.assertRaises(GLib.Error) as cm:
+            pool.map(items(5), None)
+        self.assertIn('Could not start a worker', cm.exception.message)
+
+        # A program that exits before its hello.
+        pool = Amor.ProcessPool.new([sys.executable, '-c', 'pass'], 0)
+        with self.assertRaises(GLib.Error) as cm:
+            pool.map(items(5), None)
+        self.assertEqual(cm.exception.code, Amor.Error.FAILED)
+        self.assertIn('exited with status 0 before its hello',
+                      cm.exception.message)
+        self.assertFalse(children())
+
+    def test_cancel_leaves_no_zombie(self):
+        pool = make_pool('--sleep-ms', '20', '--log', self.scratch.log)
+        plan = two_worker_plan(1)
+        pool.props.plan = plan
+        cancellable = Gio.Cancellable()
+        loop = GLib.MainLoop()
+        outcome = {}
+
+        def done(source, result):
+            try:
+                outcome['results'] = source.map_finish(result)
+            except GLib.Error as e:
+                outcome['error'] = e
+            loop.quit()
+
+        pool.map_async(items(300), cancellable, done)
+        GLib.timeout_add(400, lambda: cancellable.cancel())
+        GLib.timeout_add_seconds(TIMEOUT_SECONDS, loop.quit)
+        loop.run()
+
+        error = outcome.get('error')
+        self.assertIsNotNone(error, 'the map was not cancelled')
+        self.assertTrue(error.matches(Gio.io_error_quark(),
+                                      Gio.IOErrorEnum.CANCELLED))
+        # The workers running chunks were terminated and reaped.
+        self.assertEqual(children(), [])
+        self.assertEqual(pool.props.n_running, 0)
+        counts, _ = read_log(self.scratch.log, 300)
+        self.assertLessEqual(max(counts), 1)
+        self.assertEqual(counts[299], 0)
+
+
+if __name__ == '__main__':
+    amortap.main()

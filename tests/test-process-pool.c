@@ -1,0 +1,1207 @@
+/* test-process-pool.c: AmorProcessPool and its wire protocol
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The workers are tests/workers/test-worker.c, which logs every item it
+ * processes ("PID VALUE" lines) and misbehaves on request. Every test checks
+ * what the pool promises — results in input order, each item processed
+ * exactly once, failures named and survived, no zombie and no leaked file
+ * descriptor — never how fast it went. Where the plan matters it is fixed by
+ * hand (the pool's "plan" property).
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include <amorsize/amorsize.h>
+
+#include "amorsize/amor-result-private.h"
+#include "amorsize/amor-wire-private.h"
+
+#define TEST_WORKER_DOMAIN "amor-test-worker-error-quark"
+
+typedef struct
+{
+  char *dir;
+  char *log;
+  char *marker;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->dir = g_dir_make_tmp ("amor-process-pool-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->log = g_build_filename (f->dir, "log", NULL);
+  f->marker = g_build_filename (f->dir, "marker", NULL);
+  g_file_set_contents (f->log, "", 0, &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_unlink (f->log);
+  g_unlink (f->marker);
+  g_rmdir (f->dir);
+  g_free (f->log);
+  g_free (f->marker);
+  g_free (f->dir);
+}
+
+/* A pool of test workers, with the extra worker options given (NULL
+ * terminated). */
+static AmorProcessPool *
+make_pool (guint       n_workers,
+           const char *first_option,
+           ...)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) argv = NULL;
+  g_autofree char *worker = g_test_build_filename (G_TEST_BUILT, "workers", "amor-test-worker", NULL);
+  va_list args;
+
+  g_strv_builder_add (builder, worker);
+  va_start (args, first_option);
+  for (const char *option = first_option; option != NULL; option = va_arg (args, const char *))
+    g_strv_builder_add (builder, option);
+  va_end (args);
+
+  argv = g_strv_builder_end (builder);
+  return amor_process_pool_new ((const char * const *) argv, n_workers);
+}
+
+/* "at" of 0 .. n - 1 */
+static GVariant *
+items_range (guint64 n)
+{
+  g_autofree guint64 *values = g_new (guint64, MAX (n, 1));
+
+  for (guint64 i = 0; i < n; i++)
+    values[i] = i;
+  return g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, values, n, sizeof (guint64));
+}
+
+static guint64
+value_of (guint64 v)
+{
+  return v * v + 1;
+}
+
+/* The results of items_range (n): in order, each v·v + 1. */
+static void
+assert_results (GVariant *results,
+                guint64   n)
+{
+  g_assert_nonnull (results);
+  g_assert_cmpstr (g_variant_get_type_string (results), ==, "av");
+  g_assert_cmpuint (g_variant_n_children (results), ==, n);
+
+  for (guint64 i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (results, i);
+      g_autoptr(GVariant) result = g_variant_get_variant (boxed);
+
+      g_assert_cmpstr (g_variant_get_type_string (result), ==, "t");
+      g_assert_cmpuint (g_variant_get_uint64 (result), ==, value_of (i));
+    }
+}
+
+/* How many times each value 0 .. n - 1 is in the log; the pids seen go
+ * to @pids (if not NULL). */
+static guint *
+read_log (const char *path,
+          guint64     n,
+          GHashTable *pids)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint *counts = g_new0 (guint, MAX (n, 1));
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return counts;
+
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      int pid;
+      gint64 value;
+
+      if (lines[i][0] == '\0')
+        continue;
+      g_assert_cmpint (sscanf (lines[i], "%d %" G_GINT64_FORMAT, &pid, &value), ==, 2);
+      g_assert_cmpint (value, >=, 0);
+      g_assert_cmpint (value, <, (gint64) n);
+      counts[value]++;
+      if (pids != NULL)
+        g_hash_table_add (pids, GINT_TO_POINTER (pid));
+    }
+
+  return counts;
+}
+
+static void
+assert_log_exactly_once (const char *path,
+                         guint64     n)
+{
+  g_autofree guint *counts = read_log (path, n, NULL);
+
+  for (guint64 i = 0; i < n; i++)
+    if (counts[i] != 1)
+      g_error ("item %" G_GUINT64_FORMAT " was processed %u times", i, counts[i]);
+}
+
+/* A plan made by hand. */
+static AmorResult *
+hand_plan (guint        n_workers,
+           guint64      chunk_size,
+           AmorSchedule schedule)
+{
+  AmorPlan plan = { 0 };
+
+  plan.n_items = 100;
+  plan.n_cpus = n_workers;
+  plan.n_physical_cores = n_workers;
+  plan.mean = 1e-3;
+  plan.min_speedup = 1.0;
+  plan.n_workers = n_workers;
+  plan.chunk_size = chunk_size;
+  plan.base_chunk_size = chunk_size;
+  plan.chunk_factor = 1.0;
+  plan.schedule = schedule;
+  plan.estimated_speedup = n_workers;
+  plan.estimated_serial_time = 0.1;
+  plan.estimated_parallel_time = 0.1 / n_workers;
+  plan.reason = g_strdup ("made by hand");
+
+  return amor_result_new_take_plan (&plan);
+}
+
+static void
+set_hand_plan (AmorProcessPool *pool,
+               guint            n_workers,
+               guint64          chunk_size,
+               AmorSchedule     schedule)
+{
+  g_autoptr(AmorResult) plan = hand_plan (n_workers, chunk_size, schedule);
+
+  amor_process_pool_set_plan (pool, plan);
+}
+
+/* The open descriptors; @pidfds counts those that are pidfds. */
+static guint
+count_fds_full (guint *pidfds)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  *pidfds = 0;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc/self/fd", name, NULL);
+      g_autofree char *target = g_file_read_link (path, NULL);
+
+      if (target != NULL && strstr (target, "pidfd") != NULL)
+        (*pidfds)++;
+      n++;
+    }
+  return n;
+}
+
+/* The number of open descriptors once GLib's worker thread has released
+ * what it holds for children that exited: it closes their pidfd and drops
+ * its reference of a waiting task's main context (an eventfd) just after
+ * the wait completed. The count must hold still and no pidfd remain.
+ * Bounded; never a speed assertion. */
+static guint
+settled_fds (void)
+{
+  guint pidfds, again, n = count_fds_full (&pidfds);
+
+  for (guint i = 0; i < 250; i++)
+    {
+      g_usleep (20 * 1000);
+      if (count_fds_full (&again) == n && pidfds == 0)
+        break;
+      n = count_fds_full (&pidfds);
+    }
+  return n;
+}
+
+/* Calls @func on each child of this process; returns how many there are,
+ * and how many of them are zombies. */
+static guint
+for_each_child (void      (*func) (gpointer data, int pid),
+                gpointer    data,
+                guint      *zombies)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+  guint n = 0;
+  int self = getpid ();
+
+  *zombies = 0;
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      g_autofree char *stat = NULL;
+      const char *end;
+      char state;
+      int ppid;
+
+      if (!g_ascii_isdigit (name[0]))
+        continue;
+      path = g_build_filename ("/proc", name, "stat", NULL);
+      if (!g_file_get_contents (path, &stat, NULL, NULL))
+        continue;
+      /* "pid (comm) S ppid ..."; comm may hold spaces and parentheses. */
+      end = strrchr (stat, ')');
+      if (end == NULL || sscanf (end + 1, " %c %d", &state, &ppid) != 2)
+        continue;
+      if (ppid != self)
+        continue;
+      n++;
+      if (state == 'Z')
+        (*zombies)++;
+      if (func != NULL)
+        func (data, atoi (name));
+    }
+
+  return n;
+}
+
+static guint
+count_children (guint *zombies)
+{
+  return for_each_child (NULL, NULL, zombies);
+}
+
+static void
+assert_no_zombie (void)
+{
+  guint zombies;
+
+  count_children (&zombies);
+  g_assert_cmpuint (zombies, ==, 0);
+}
+
+/* Blocking map; the result or the error. */
+static GVariant *
+map_sync (AmorProcessPool  *pool,
+          GVariant         *items,
+          GError          **error)
+{
+  return amor_process_pool_map (pool, items, NULL, error);
+}
+
+/* @message names a chunk, "chunk N (items A–B)" or "chunk N (item A)",
+ * that holds @item. */
+static void
+assert_names_chunk_of (const char *message,
+                       guint64     item)
+{
+  const char *chunk = strstr (message, "chunk ");
+  const char *items;
+  guint64 first, last;
+
+  g_assert_nonnull (chunk);
+  items = strstr (chunk, " (item");
+  g_assert_nonnull (items);
+  if (g_str_has_prefix (items, " (items "))
+    g_assert_cmpint (sscanf (items, " (items %" G_GUINT64_FORMAT "–%" G_GUINT64_FORMAT ")",
+                             &first, &last), ==, 2);
+  else
+    {
+      g_assert_cmpint (sscanf (items, " (item %" G_GUINT64_FORMAT ")", &first), ==, 1);
+      last = first;
+    }
+  g_assert_cmpuint (first, <=, item);
+  g_assert_cmpuint (item, <=, last);
+}
+
+/* The wire protocol */
+
+static void
+test_wire_header (void)
+{
+  guint8 header[AMOR_WIRE_HEADER_SIZE];
+  g_autoptr(GError) error = NULL;
+  guint8 type = 0;
+  guint32 length = 0;
+
+  amor_wire_header_encode (header, AMOR_WIRE_RESULTS, 0x01020304);
+  g_assert_cmpuint (header[0], ==, 1);
+  g_assert_cmpuint (header[3], ==, 4);
+  g_assert_true (amor_wire_header_decode (header, G_MAXUINT32, &type, &length, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (type, ==, AMOR_WIRE_RESULTS);
+  g_assert_cmpuint (length, ==, 0x01020304);
+
+  /* Above the maximum: an error that says how large. */
+  g_assert_false (amor_wire_header_decode (header, 1000, &type, &length, &error));
+  g_assert_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "16909060 bytes"));
+  g_clear_error (&error);
+
+  /* An unknown type, and padding that is not zero. */
+  amor_wire_header_encode (header, 'Z', 10);
+  g_assert_false (amor_wire_header_decode (header, 1000, &type, &length, &error));
+  g_assert_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA);
+  g_clear_error (&error);
+
+  amor_wire_header_encode (header, AMOR_WIRE_CHUNK, 10);
+  header[6] = 1;
+  g_assert_false (amor_wire_header_decode (header, 1000, &type, &length, &error));
+  g_assert_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA);
+}
+
+static void
+test_wire_body (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) hello = amor_wire_hello_new ();
+  g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (hello);
+  g_autoptr(GVariant) decoded = NULL;
+  g_autoptr(GVariant) wrong = NULL;
+  g_autoptr(GBytes) garbage = NULL;
+  static const guint8 junk[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+  decoded = amor_wire_body_decode (AMOR_WIRE_HELLO, bytes, &error);
+  g_assert_no_error (error);
+  g_assert_true (amor_wire_hello_check (decoded, &error));
+  g_assert_no_error (error);
+
+  /* Bytes that are no "(uav)" in normal form are refused, not read as
+   * default values. */
+  garbage = g_bytes_new_static (junk, sizeof junk);
+  g_assert_null (amor_wire_body_decode (AMOR_WIRE_CHUNK, garbage, &error));
+  g_assert_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA);
+  g_clear_error (&error);
+
+  /* A hello of another protocol version. */
+  wrong = g_variant_ref_sink (g_variant_new ("(su)", AMOR_WIRE_MAGIC, AMOR_WIRE_VERSION + 1));
+  g_assert_false (amor_wire_hello_check (wrong, &error));
+  g_assert_error (error, AMOR_ERROR, AMOR_ERROR_UNSUPPORTED_VERSION);
+}
+
+/* Maps */
+
+static void
+test_map_sampled (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--log", f->log, NULL);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  AmorResult *plan;
+
+  results = map_sync (pool, items_range (60), &error);
+  g_assert_no_error (error);
+  assert_results (results, 60);
+  /* The sampled items count among the items processed: once each. */
+  assert_log_exactly_once (f->log, 60);
+
+  plan = amor_process_pool_get_result (pool);
+  g_assert_nonnull (plan);
+  g_assert_cmpuint (amor_result_get_n_items (plan), ==, 60);
+  g_assert_cmpuint (amor_result_get_n_samples (plan), >=, 2);
+  g_assert_cmpfloat (amor_process_pool_get_spawn_cost (pool), >, 0.0);
+  g_assert_cmpfloat (amor_process_pool_get_elapsed (pool), >, 0.0);
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), >=, 1);
+}
+
+static void
+test_map_fixed_plan (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--log", f->log, NULL);
+  g_autoptr(GHashTable) pids = g_hash_table_new (NULL, NULL);
+  g_autofree guint *counts = NULL;
+  AmorSchedule schedules[] = { AMOR_SCHEDULE_FIXED, AMOR_SCHEDULE_GUIDED };
+
+  for (guint s = 0; s < G_N_ELEMENTS (schedules); s++)
+    {
+      g_autoptr(GVariant) results = NULL;
+      g_autoptr(GError) error = NULL;
+
+      set_hand_plan (pool, 2, 3, schedules[s]);
+      /* Emptied in place: the workers keep it open. */
+      g_assert_cmpint (truncate (f->log, 0), ==, 0);
+      results = map_sync (pool, items_range (50), &error);
+      g_assert_no_error (error);
+      assert_results (results, 50);
+      assert_log_exactly_once (f->log, 50);
+      /* Two workers, kept for the next map. */
+      g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 2);
+      g_assert_true (amor_process_pool_get_result (pool) == amor_process_pool_get_plan (pool));
+    }
+
+  /* The second map ran on the processes of the first. */
+  counts = read_log (f->log, 50, pids);
+  g_assert_cmpuint (g_hash_table_size (pids), <=, 2);
+}
+
+static void
+add_child_pid (gpointer pids, int pid)
+{
+  g_hash_table_add (pids, GINT_TO_POINTER (pid));
+}
+
+static void
+test_map_reuses_workers (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--log", f->log, NULL);
+  g_autoptr(GHashTable) kept = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) logged = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) after = g_hash_table_new (NULL, NULL);
+  g_autofree guint *counts = NULL;
+  GHashTableIter iter;
+  gpointer pid;
+  guint zombies;
+
+  set_hand_plan (pool, 2, 2, AMOR_SCHEDULE_FIXED);
+  for (guint run = 0; run < 2; run++)
+    {
+      g_autoptr(GVariant) results = NULL;
+      g_autoptr(GError) error = NULL;
+
+      results = map_sync (pool, items_range (40), &error);
+      g_assert_no_error (error);
+      assert_results (results, 40);
+      g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 2);
+      if (run == 0)
+        {
+          /* The two processes kept for the next map. */
+          g_assert_cmpuint (for_each_child (add_child_pid, kept, &zombies), ==, 2);
+          g_assert_cmpuint (g_hash_table_size (kept), ==, 2);
+        }
+    }
+
+  /* The second map ran on them: no other process logged an item. */
+  counts = read_log (f->log, 40, logged);
+  for (guint64 i = 0; i < 40; i++)
+    g_assert_cmpuint (counts[i], ==, 2);
+  g_hash_table_iter_init (&iter, logged);
+  while (g_hash_table_iter_next (&iter, &pid, NULL))
+    g_assert_true (g_hash_table_contains (kept, pid));
+  for_each_child (add_child_pid, after, &zombies);
+  g_assert_cmpuint (g_hash_table_size (after), ==, 2);
+  g_hash_table_iter_init (&iter, after);
+  while (g_hash_table_iter_next (&iter, &pid, NULL))
+    g_assert_true (g_hash_table_contains (kept, pid));
+
+  amor_process_pool_shutdown (pool);
+  g_assert_cmpuint (for_each_child (NULL, NULL, &zombies), ==, 0);
+}
+
+/* A serial plan runs on one worker, also when the pool keeps more. */
+static void
+test_serial_plan_one_worker (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--log", f->log, "--sleep-ms", "1", NULL);
+  g_autoptr(GHashTable) pids = g_hash_table_new (NULL, NULL);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GVariant) serial = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *counts = NULL;
+
+  set_hand_plan (pool, 2, 2, AMOR_SCHEDULE_FIXED);
+  results = map_sync (pool, items_range (20), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 2);
+
+  g_assert_cmpint (truncate (f->log, 0), ==, 0);
+  set_hand_plan (pool, 1, 2, AMOR_SCHEDULE_SERIAL);
+  serial = map_sync (pool, items_range (20), &error);
+  g_assert_no_error (error);
+  assert_results (serial, 20);
+  counts = read_log (f->log, 20, pids);
+  g_assert_cmpuint (g_hash_table_size (pids), ==, 1);
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 2);
+}
+
+static void
+test_map_types (void)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, NULL);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GVariant) empty = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) r0 = NULL, r1 = NULL, r2 = NULL;
+  GVariantBuilder builder;
+
+  /* An "av" of several types; each result keeps its own type. */
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
+  g_variant_builder_add (&builder, "v", g_variant_new_int32 (3));
+  g_variant_builder_add (&builder, "v", g_variant_new_string ("straße"));
+  g_variant_builder_add (&builder, "v", g_variant_new_uint32 (10));
+  results = map_sync (pool, g_variant_builder_end (&builder), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_variant_n_children (results), ==, 3);
+  g_variant_get_child (results, 0, "v", &r0);
+  g_variant_get_child (results, 1, "v", &r1);
+  g_variant_get_child (results, 2, "v", &r2);
+  g_assert_cmpuint (g_variant_get_uint64 (r0), ==, 10);
+  g_assert_cmpstr (g_variant_get_string (r1, NULL), ==, "STRASSE");
+  g_assert_cmpuint (g_variant_get_uint64 (r2), ==, 101);
+
+  /* No items: no worker starts. */
+  empty = map_sync (pool, g_variant_new_array (G_VARIANT_TYPE_STRING, NULL, 0), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_type_string (empty), ==, "av");
+  g_assert_cmpuint (g_variant_n_children (empty), ==, 0);
+}
+
+static void
+test_map_no_items_starts_nothing (void)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, NULL);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  results = map_sync (pool, items_range (0), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_variant_n_children (results), ==, 0);
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 0);
+  g_assert_cmpfloat (amor_process_pool_get_spawn_cost (pool), ==, 0.0);
+  g_assert_false (amor_result_is_parallel (amor_process_pool_get_result (pool)));
+}
+
+/* Tiny items: the plan is serial (one worker) and made with the pool's
+ * own measured costs, not the thread costs. */
+static void
+test_tiny_items_serial (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--log", f->log, NULL);
+  g_autoptr(AmorSystem) system = amor_system_new_custom (2, 2, G_GUINT64_CONSTANT (8) << 30, 0.0, 0.0);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  const AmorPlan *plan;
+
+  amor_process_pool_set_system (pool, system);
+  results = map_sync (pool, items_range (20), &error);
+  g_assert_no_error (error);
+  assert_results (results, 20);
+  assert_log_exactly_once (f->log, 20);
+
+  plan = amor_result_peek_plan (amor_process_pool_get_result (pool));
+  g_assert_cmpuint (plan->n_workers, ==, 1);
+  g_assert_cmpint (plan->schedule, ==, AMOR_SCHEDULE_SERIAL);
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 1);
+  /* Planned for two CPUs with the spawn time as the fork-join cost and
+   * the measured round trip as the dispatch cost. */
+  g_assert_cmpuint (plan->n_cpus, ==, 2);
+  g_assert_cmpfloat (plan->fork_join_cost, ==, amor_process_pool_get_spawn_cost (pool));
+  g_assert_cmpfloat (plan->fork_join_cost, >, 0.0);
+  g_assert_cmpfloat (plan->dispatch_cost, ==, amor_process_pool_get_dispatch_cost (pool));
+  g_assert_cmpfloat (plan->mean, >=, amor_process_pool_get_serialization_cost (pool));
+}
+
+typedef struct
+{
+  GAsyncResult *result;
+  GAsyncResult *second;
+} AsyncData;
+
+static void
+async_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  AsyncData *data = user_data;
+
+  g_assert_true (g_main_context_is_owner (g_main_context_default ()));
+  data->result = g_object_ref (result);
+}
+
+static void
+async_second_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  AsyncData *data = user_data;
+
+  data->second = g_object_ref (result);
+}
+
+static void
+test_map_async (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--log", f->log, NULL);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GVariant) items = g_variant_ref_sink (items_range (30));
+  g_autoptr(GError) error = NULL;
+  AsyncData async = { NULL, NULL };
+
+  set_hand_plan (pool, 2, 4, AMOR_SCHEDULE_FIXED);
+  amor_process_pool_map_async (pool, items, NULL, async_cb, &async);
+  /* One map at a time. */
+  amor_process_pool_map_async (pool, items, NULL, async_second_cb, &async);
+
+  while (async.result == NULL || async.second == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_null (amor_process_pool_map_finish (pool, async.second, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PENDING);
+  g_clear_error (&error);
+
+  results = amor_process_pool_map_finish (pool, async.result, &error);
+  g_assert_no_error (error);
+  assert_results (results, 30);
+  assert_log_exactly_once (f->log, 30);
+
+  g_object_unref (async.result);
+  g_object_unref (async.second);
+}
+
+/* Failures */
+
+static void
+test_error_in_callback (void)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--fail-at", "13", "--null-at", "17", NULL);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  set_hand_plan (pool, 2, 3, AMOR_SCHEDULE_FIXED);
+  g_assert_null (map_sync (pool, items_range (20), &error));
+  g_assert_nonnull (error);
+  g_assert_cmpstr (g_quark_to_string (error->domain), ==, TEST_WORKER_DOMAIN);
+  g_assert_cmpint (error->code, ==, 7);
+  g_assert_cmpstr (error->message, ==, "Item 13: refusing item value 13");
+  g_clear_error (&error);
+
+  /* A NULL result without an error: WORK_FAILED, naming the item. The
+   * items of the fixed plan are indices 10 .. 19 here. */
+  {
+    GVariant *tail;   /* floating: the map sinks it */
+    guint64 values[] = { 10, 11, 12, 14, 15, 16, 17, 18 };
+
+    tail = g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, values, G_N_ELEMENTS (values),
+                                      sizeof (guint64));
+    g_assert_null (map_sync (pool, tail, &error));
+    g_assert_error (error, AMOR_ERROR, AMOR_ERROR_WORK_FAILED);
+    g_assert_true (g_str_has_prefix (error->message, "Item 6: "));
+    g_clear_error (&error);
+  }
+
+  /* The workers are fine: the next map works. */
+  results = map_sync (pool, items_range (12), &error);
+  g_assert_no_error (error);
+  assert_results (results, 12);
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 2);
+}
+
+static void
+test_error_in_sampling (void)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--fail-at", "0", NULL);
+  g_autoptr(GError) error = NULL;
+
+  /* Item 0 is not among the first sampled; the error comes whenever it
+   * runs, with its index. */
+  g_assert_null (map_sync (pool, items_range (40), &error));
+  g_assert_nonnull (error);
+  g_assert_cmpint (error->code, ==, 7);
+  g_assert_true (g_str_has_prefix (error->message, "Item 0: "));
+}
+
+static void
+test_crash_retried (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--log", f->log, "--crash-at", "9",
+                                               "--marker", f->marker, NULL);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *counts = NULL;
+
+  set_hand_plan (pool, 2, 4, AMOR_SCHEDULE_FIXED);
+  results = map_sync (pool, items_range (24), &error);
+  g_assert_no_error (error);
+  assert_results (results, 24);
+  g_assert_true (g_file_test (f->marker, G_FILE_TEST_EXISTS));
+
+  /* Item 9 died once (before logging) and ran once more; only the items
+   * of its chunk (8 .. 11) may have run twice. */
+  counts = read_log (f->log, 24, NULL);
+  for (guint64 i = 0; i < 24; i++)
+    {
+      if (i >= 8 && i <= 11)
+        g_assert_cmpuint (counts[i], >=, 1);
+      else
+        g_assert_cmpuint (counts[i], ==, 1);
+    }
+  g_assert_cmpuint (counts[9], ==, 1);
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 2);
+  assert_no_zombie ();
+}
+
+/* One worker holds a chunk and the next one queued behind it; it dies on
+ * the first: the first's items run again, one at a time, and the queued
+ * chunk, never started, runs once. */
+static void
+test_crash_with_queued_chunk (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--log", f->log, "--crash-at", "9",
+                                               "--marker", f->marker, NULL);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *counts = NULL;
+
+  set_hand_plan (pool, 1, 4, AMOR_SCHEDULE_FIXED);
+  results = map_sync (pool, items_range (24), &error);
+  g_assert_no_error (error);
+  assert_results (results, 24);
+  g_assert_true (g_file_test (f->marker, G_FILE_TEST_EXISTS));
+
+  counts = read_log (f->log, 24, NULL);
+  for (guint64 i = 0; i < 24; i++)
+    {
+      if (i == 8)
+        g_assert_cmpuint (counts[i], ==, 2);   /* ran before the death, and after */
+      else
+        g_assert_cmpuint (counts[i], ==, 1);
+    }
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 1);
+  assert_no_zombie ();
+}
+
+static void
+test_crash_twice (void)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--crash-always-at", "9", NULL);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  set_hand_plan (pool, 2, 4, AMOR_SCHEDULE_FIXED);
+  g_assert_null (map_sync (pool, items_range (24), &error));
+  g_assert_error (error, AMOR_ERROR, AMOR_ERROR_FAILED);
+  g_assert_true (g_str_has_prefix (error->message, "Item 9: "));
+  g_assert_nonnull (strstr (error->message, "killed by signal 9"));
+  g_clear_error (&error);
+  assert_no_zombie ();
+
+  /* The next map, without item 9, works. */
+  results = map_sync (pool, items_range (9), &error);
+  g_assert_no_error (error);
+  assert_results (results, 9);
+}
+
+static void
+test_crash_while_sampling (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *counts = NULL;
+  guint total = 0;
+
+  /* 20 items: the first sampled index is 10, in a chunk of 5. */
+  pool = make_pool (0, "--log", f->log, "--crash-at", "10", "--marker", f->marker, NULL);
+  results = map_sync (pool, items_range (20), &error);
+  g_assert_no_error (error);
+  assert_results (results, 20);
+  g_assert_true (g_file_test (f->marker, G_FILE_TEST_EXISTS));
+
+  /* Item 10 died before it was logged and ran once more; the items of its
+   * sample chunk that ran before it may have run twice, no other. */
+  counts = read_log (f->log, 20, NULL);
+  g_assert_cmpuint (counts[10], ==, 1);
+  for (guint64 i = 0; i < 20; i++)
+    {
+      g_assert_cmpuint (counts[i], >=, 1);
+      g_assert_cmpuint (counts[i], <=, 2);
+      total += counts[i];
+    }
+  g_assert_cmpuint (total, <=, 20 + 4);
+}
+
+static void
+test_oversized_output (void)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--big-at", "5", "--big-size", "5000", NULL);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  amor_process_pool_set_max_frame_size (pool, 1024);
+  set_hand_plan (pool, 2, 2, AMOR_SCHEDULE_FIXED);
+  g_assert_null (map_sync (pool, items_range (12), &error));
+  g_assert_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "worker "));
+  g_assert_nonnull (strstr (error->message, "(items 4–5)"));
+  g_assert_nonnull (strstr (error->message, "above the maximum frame size of 1024 bytes"));
+  g_clear_error (&error);
+  assert_no_zombie ();
+
+  /* The pool is usable: the worker is replaced. */
+  results = map_sync (pool, items_range (5), &error);
+  g_assert_no_error (error);
+  assert_results (results, 5);
+}
+
+static void
+test_malformed_output (void)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--garbage-at", "7", NULL);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  set_hand_plan (pool, 2, 3, AMOR_SCHEDULE_FIXED);
+  g_assert_null (map_sync (pool, items_range (12), &error));
+  g_assert_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA);
+  g_assert_true (g_str_has_prefix (error->message, "The output of worker "));
+  assert_names_chunk_of (error->message, 7);
+  g_assert_nonnull (strstr (error->message, "malformed frame header"));
+  g_clear_error (&error);
+  assert_no_zombie ();
+
+  results = map_sync (pool, items_range (7), &error);
+  g_assert_no_error (error);
+  assert_results (results, 7);
+}
+
+static void
+test_too_large_items (void)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *big = g_strnfill (2000, 'a');
+  GVariant *children[2];
+
+  children[0] = g_variant_new_string ("small");
+  children[1] = g_variant_new_string (big);
+  amor_process_pool_set_max_frame_size (pool, 1024);
+  set_hand_plan (pool, 1, 1, AMOR_SCHEDULE_FIXED);
+  g_assert_null (map_sync (pool, g_variant_new_array (NULL, children, 2), &error));
+  g_assert_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "chunk 2 (item 1)"));
+}
+
+static void
+test_bad_argv (void)
+{
+  const char *missing[] = { "/nonexistent/amor-test-worker", NULL };
+  g_autoptr(AmorProcessPool) pool = amor_process_pool_new (missing, 0);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (map_sync (pool, items_range (10), &error));
+  g_assert_nonnull (error);
+  g_assert_true (g_str_has_prefix (error->message, "Could not start a worker"));
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 0);
+  assert_no_zombie ();
+}
+
+static void
+test_exit_before_hello (void)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--exit-before-hello", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (map_sync (pool, items_range (10), &error));
+  g_assert_error (error, AMOR_ERROR, AMOR_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "exited with status 3 before its hello"));
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 0);
+  assert_no_zombie ();
+
+  /* An argv that is no worker at all (it writes nothing and exits). */
+  {
+    const char *not_a_worker[] = { "true", NULL };
+    g_autoptr(AmorProcessPool) other = amor_process_pool_new (not_a_worker, 0);
+
+    g_clear_error (&error);
+    g_assert_null (map_sync (other, items_range (10), &error));
+    g_assert_error (error, AMOR_ERROR, AMOR_ERROR_FAILED);
+    g_assert_nonnull (strstr (error->message, "before its hello"));
+  }
+}
+
+static void
+test_no_hello (void)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--no-hello", NULL);
+  g_autoptr(GError) error = NULL;
+
+  amor_process_pool_set_hello_timeout (pool, 0.2);
+  g_assert_null (map_sync (pool, items_range (10), &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_nonnull (strstr (error->message, "sent no hello within 0.2 s"));
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 0);
+  assert_no_zombie ();
+}
+
+static void
+test_bad_hello (void)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--bad-hello", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (map_sync (pool, items_range (10), &error));
+  g_assert_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "hello"));
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 0);
+  assert_no_zombie ();
+}
+
+/* Cancellation */
+
+static void
+async_any_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  AsyncData *data = user_data;
+
+  data->result = g_object_ref (result);
+}
+
+
+static gboolean
+cancel_cb (gpointer user_data)
+{
+  g_cancellable_cancel (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_cancel (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) results = NULL;
+  AsyncData async = { NULL, NULL };
+  AmorProcessPool *pool;
+  GSource *timeout;
+  guint fds_before, children, zombies;
+  g_autofree guint *counts = NULL;
+
+  /* Warm up what GLib opens once per process (its worker thread, the
+   * SIGCHLD machinery) before counting descriptors. */
+  pool = make_pool (0, NULL);
+  results = map_sync (pool, items_range (3), &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&results, g_variant_unref);
+  g_object_unref (pool);
+
+  fds_before = settled_fds ();
+  g_assert_cmpuint (count_children (&zombies), ==, 0);
+
+  pool = make_pool (0, "--log", f->log, "--sleep-ms", "20", NULL);
+  set_hand_plan (pool, 2, 1, AMOR_SCHEDULE_FIXED);
+
+  g_main_context_push_thread_default (context);
+  timeout = g_timeout_source_new (300);
+  g_source_set_callback (timeout, cancel_cb, cancellable, NULL);
+  g_source_attach (timeout, context);
+  g_source_unref (timeout);
+
+  amor_process_pool_map_async (pool, items_range (200), cancellable, async_any_cb, &async);
+  while (async.result == NULL)
+    g_main_context_iteration (context, TRUE);
+  g_main_context_pop_thread_default (context);
+
+  results = amor_process_pool_map_finish (pool, async.result, &error);
+  g_assert_null (results);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_object (&async.result);
+
+  /* The workers were terminated and reaped at once. */
+  children = count_children (&zombies);
+  g_assert_cmpuint (zombies, ==, 0);
+  g_assert_cmpuint (children, ==, amor_process_pool_get_n_running (pool));
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 0);
+  counts = read_log (f->log, 200, NULL);
+  for (guint i = 0; i < 200; i++)
+    g_assert_cmpuint (counts[i], <=, 1);
+  g_assert_cmpuint (counts[199], ==, 0);
+
+  /* The pool starts new workers for the next map. */
+  g_clear_error (&error);
+  amor_process_pool_set_plan (pool, NULL);
+  results = map_sync (pool, items_range (4), &error);
+  g_assert_no_error (error);
+  assert_results (results, 4);
+
+  g_object_unref (pool);
+  g_assert_cmpuint (count_children (&zombies), ==, 0);
+  g_assert_cmpuint (settled_fds (), ==, fds_before);
+}
+
+static void
+test_cancel_before (void)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_cancellable_cancel (cancellable);
+  g_assert_null (amor_process_pool_map (pool, items_range (10), cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 0);
+}
+
+/* A cancellation while the workers start (before their hello) ends the map
+ * at once, not at the hello timeout. */
+static void
+test_cancel_while_starting (void)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--no-hello", NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GError) error = NULL;
+  AsyncData async = { NULL, NULL };
+  GSource *timeout;
+  guint zombies;
+
+  amor_process_pool_set_hello_timeout (pool, 3600);
+  set_hand_plan (pool, 2, 1, AMOR_SCHEDULE_FIXED);
+
+  g_main_context_push_thread_default (context);
+  timeout = g_timeout_source_new (100);
+  g_source_set_callback (timeout, cancel_cb, cancellable, NULL);
+  g_source_attach (timeout, context);
+  g_source_unref (timeout);
+  amor_process_pool_map_async (pool, items_range (10), cancellable, async_any_cb, &async);
+  while (async.result == NULL)
+    g_main_context_iteration (context, TRUE);
+  g_main_context_pop_thread_default (context);
+
+  g_assert_null (amor_process_pool_map_finish (pool, async.result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_object (&async.result);
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 0);
+  g_assert_cmpuint (count_children (&zombies), ==, 0);
+}
+
+/* No descriptor nor process is left behind by maps that fail in every way,
+ * once the pool is gone. */
+static void
+test_no_leaks (Fixture       *f,
+               gconstpointer  data)
+{
+  guint fds_before, zombies;
+  const char *options[][6] = {
+    { "--crash-always-at", "3", NULL },
+    { "--garbage-at", "3", NULL },
+    { "--big-at", "3", "--big-size", "5000", NULL },
+    { "--fail-at", "3", NULL },
+    { "--exit-before-hello", NULL },
+    { NULL },
+  };
+
+  /* Warm up, as in test_cancel(). */
+  {
+    g_autoptr(AmorProcessPool) pool = make_pool (0, NULL);
+    g_autoptr(GVariant) results = map_sync (pool, items_range (3), NULL);
+
+    g_assert_nonnull (results);
+  }
+
+  fds_before = settled_fds ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (options); i++)
+    {
+      g_autoptr(AmorProcessPool) pool =
+        make_pool (0, options[i][0], options[i][1], options[i][2], options[i][3], NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) results = NULL;
+
+      amor_process_pool_set_max_frame_size (pool, 1024);
+      set_hand_plan (pool, 2, 2, AMOR_SCHEDULE_FIXED);
+      results = map_sync (pool, items_range (8), &error);
+      g_assert_true ((results == NULL) == (options[i][0] != NULL));
+      assert_no_zombie ();
+
+      amor_process_pool_shutdown (pool);
+      g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 0);
+      g_assert_cmpuint (count_children (&zombies), ==, 0);
+      g_assert_cmpuint (settled_fds (), ==, fds_before);
+    }
+}
+
+static void
+test_properties (void)
+{
+  const char *argv[] = { "amor-test-worker", "--x", NULL };
+  g_autoptr(AmorProcessPool) pool = amor_process_pool_new (argv, 3);
+  g_auto(GStrv) got = NULL;
+
+  g_object_get (pool, "argv", &got, NULL);
+  g_assert_cmpstrv (got, argv);
+  g_assert_cmpstrv (amor_process_pool_get_argv (pool), argv);
+  g_assert_cmpuint (amor_process_pool_get_n_workers (pool), ==, 3);
+  g_assert_cmpfloat (amor_process_pool_get_target_chunk_duration (pool), ==,
+                     AMOR_DEFAULT_PROCESS_CHUNK_DURATION);
+  g_assert_cmpuint (amor_process_pool_get_max_frame_size (pool), ==, AMOR_DEFAULT_MAX_FRAME_SIZE);
+  g_assert_cmpuint (amor_process_pool_get_sample_size (pool), ==, 5);
+  g_assert_cmpfloat (amor_process_pool_get_min_speedup (pool), ==, AMOR_DEFAULT_MIN_SPEEDUP);
+  g_assert_cmpfloat (amor_process_pool_get_hello_timeout (pool), ==, 30.0);
+  g_assert_null (amor_process_pool_get_plan (pool));
+  g_assert_null (amor_process_pool_get_result (pool));
+  g_assert_true (amor_process_pool_get_system (pool) == amor_system_get_default ());
+
+  amor_process_pool_set_target_chunk_duration (pool, 0.05);
+  amor_process_pool_set_sample_size (pool, 7);
+  amor_process_pool_set_min_speedup (pool, 1.5);
+  g_assert_cmpfloat (amor_process_pool_get_target_chunk_duration (pool), ==, 0.05);
+  g_assert_cmpuint (amor_process_pool_get_sample_size (pool), ==, 7);
+  g_assert_cmpfloat (amor_process_pool_get_min_speedup (pool), ==, 1.5);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/process-pool/wire/header", test_wire_header);
+  g_test_add_func ("/process-pool/wire/body", test_wire_body);
+  g_test_add_func ("/process-pool/properties", test_properties);
+  g_test_add ("/process-pool/map/sampled", Fixture, NULL, fixture_setup, test_map_sampled, fixture_teardown);
+  g_test_add ("/process-pool/map/fixed-plan", Fixture, NULL, fixture_setup, test_map_fixed_plan, fixture_teardown);
+  g_test_add ("/process-pool/map/reuses-workers", Fixture, NULL, fixture_setup, test_map_reuses_workers, fixture_teardown);
+  g_test_add ("/process-pool/map/serial-plan", Fixture, NULL, fixture_setup, test_serial_plan_one_worker, fixture_teardown);
+  g_test_add_func ("/process-pool/map/types", test_map_types);
+  g_test_add_func ("/process-pool/map/no-items", test_map_no_items_starts_nothing);
+  g_test_add ("/process-pool/map/tiny-serial", Fixture, NULL, fixture_setup, test_tiny_items_serial, fixture_teardown);
+  g_test_add ("/process-pool/map/async", Fixture, NULL, fixture_setup, test_map_async, fixture_teardown);
+  g_test_add_func ("/process-pool/error/callback", test_error_in_callback);
+  g_test_add_func ("/process-pool/error/sampling", test_error_in_sampling);
+  g_test_add ("/process-pool/crash/retried", Fixture, NULL, fixture_setup, test_crash_retried, fixture_teardown);
+  g_test_add ("/process-pool/crash/queued-chunk", Fixture, NULL, fixture_setup, test_crash_with_queued_chunk, fixture_teardown);
+  g_test_add_func ("/process-pool/crash/twice", test_crash_twice);
+  g_test_add ("/process-pool/crash/sampling", Fixture, NULL, fixture_setup, test_crash_while_sampling, fixture_teardown);
+  g_test_add_func ("/process-pool/output/oversized", test_oversized_output);
+  g_test_add_func ("/process-pool/output/malformed", test_malformed_output);
+  g_test_add_func ("/process-pool/input/too-large", test_too_large_items);
+  g_test_add_func ("/process-pool/argv/missing", test_bad_argv);
+  g_test_add_func ("/process-pool/argv/exit-before-hello", test_exit_before_hello);
+  g_test_add_func ("/process-pool/argv/no-hello", test_no_hello);
+  g_test_add_func ("/process-pool/argv/bad-hello", test_bad_hello);
+  g_test_add ("/process-pool/cancel/running", Fixture, NULL, fixture_setup, test_cancel, fixture_teardown);
+  g_test_add_func ("/process-pool/cancel/before", test_cancel_before);
+  g_test_add_func ("/process-pool/cancel/while-starting", test_cancel_while_starting);
+  g_test_add ("/process-pool/no-leaks", Fixture, NULL, fixture_setup, test_no_leaks, fixture_teardown);
+
+  return g_test_run ();
+}
