@@ -162,7 +162,7 @@ test('malformed output: an error naming the worker and the chunk', () => {
     pool.plan = twoWorkerPlan(2);
     const e = assertThrows(() => pool.map(items(6), null), 'map');
     assert(isAmorError(e, Amor.Error.INVALID_DATA), `an INVALID_DATA GLib.Error: ${e}`);
-    assert(/^The output of worker \d+ \(pid \d+\) for chunk \d+ \(items \d+–\d+\) was refused: malformed frame header/.test(e.message),
+    assert(/^The output of worker \d+ \(pid \d+\) for chunk \d+ \((?:item \d+|items \d+–\d+)\) was refused: malformed frame header/.test(e.message),
         `message: ${e.message}`);
     assertDeepEqual(children().filter(([, state]) => state === 'Z'), [], 'no zombie');
     pool.shutdown();
