@@ -13,6 +13,8 @@
 
 #include <amorsize/amorsize.h>
 
+#include "test-util.h"
+
 #include "amorsize/amor-clock-private.h"
 #include "amorsize/amor-pool-private.h"
 #include "amorsize/amor-result-private.h"
@@ -188,24 +190,7 @@ hand_plan (guint        n_workers,
            AmorSchedule schedule,
            guint64      n_items)
 {
-  AmorPlan plan = { 0 };
-
-  plan.n_items = n_items;
-  plan.n_cpus = n_workers;
-  plan.n_physical_cores = n_workers;
-  plan.mean = 1e-6;
-  plan.min_speedup = 1.0;
-  plan.n_workers = n_workers;
-  plan.chunk_size = chunk_size;
-  plan.base_chunk_size = chunk_size;
-  plan.chunk_factor = 1.0;
-  plan.schedule = schedule;
-  plan.estimated_speedup = n_workers;
-  plan.estimated_serial_time = 1e-6 * n_items;
-  plan.estimated_parallel_time = 1e-6 * n_items / n_workers;
-  plan.reason = g_strdup ("made by hand");
-
-  return amor_result_new_take_plan (&plan);
+  return amor_test_hand_plan (n_workers, chunk_size, schedule, n_items, 1e-6);
 }
 
 /* A parallel plan from the optimizer, with added durations. */

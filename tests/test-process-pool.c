@@ -19,6 +19,8 @@
 
 #include <amorsize/amorsize.h>
 
+#include "test-util.h"
+
 #include "amorsize/amor-result-private.h"
 #include "amorsize/amor-wire-private.h"
 
@@ -165,24 +167,7 @@ hand_plan (guint        n_workers,
            guint64      chunk_size,
            AmorSchedule schedule)
 {
-  AmorPlan plan = { 0 };
-
-  plan.n_items = 100;
-  plan.n_cpus = n_workers;
-  plan.n_physical_cores = n_workers;
-  plan.mean = 1e-3;
-  plan.min_speedup = 1.0;
-  plan.n_workers = n_workers;
-  plan.chunk_size = chunk_size;
-  plan.base_chunk_size = chunk_size;
-  plan.chunk_factor = 1.0;
-  plan.schedule = schedule;
-  plan.estimated_speedup = n_workers;
-  plan.estimated_serial_time = 0.1;
-  plan.estimated_parallel_time = 0.1 / n_workers;
-  plan.reason = g_strdup ("made by hand");
-
-  return amor_result_new_take_plan (&plan);
+  return amor_test_hand_plan (n_workers, chunk_size, schedule, 100, 1e-3);
 }
 
 static void

@@ -23,6 +23,8 @@
 
 #include <amorsize/amorsize.h>
 
+#include "test-util.h"
+
 #include "amorsize/amor-result-private.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -196,24 +198,7 @@ hand_plan (guint        n_workers,
            guint64      chunk_size,
            AmorSchedule schedule)
 {
-  AmorPlan plan = { 0 };
-
-  plan.n_items = 1000;
-  plan.n_cpus = n_workers;
-  plan.n_physical_cores = n_workers;
-  plan.mean = 1e-6;
-  plan.min_speedup = 1.0;
-  plan.n_workers = n_workers;
-  plan.chunk_size = chunk_size;
-  plan.base_chunk_size = chunk_size;
-  plan.chunk_factor = 1.0;
-  plan.schedule = schedule;
-  plan.estimated_speedup = n_workers;
-  plan.estimated_serial_time = 1e-3;
-  plan.estimated_parallel_time = 1e-3 / n_workers;
-  plan.reason = g_strdup ("made by hand");
-
-  return amor_result_new_take_plan (&plan);
+  return amor_test_hand_plan (n_workers, chunk_size, schedule, 1000, 1e-6);
 }
 
 /* Two CPUs whose threads cost nothing: every map of measurable items is
