@@ -9,6 +9,7 @@
 #include "amor-enums.h"
 #include "amor-format-private.h"
 #include "amor-optimizer.h"
+#include "amor-optimizer-private.h"
 #include "amor-result-private.h"
 
 /**
@@ -75,6 +76,7 @@ struct _AmorOptimizer
   double        target_chunk_duration;
   guint64       item_memory;
   AmorSchedule  schedule;
+  double        parallel_item_cost;   /* amor-optimizer-private.h */
 };
 
 G_DEFINE_FINAL_TYPE (AmorOptimizer, amor_optimizer, G_TYPE_OBJECT)
@@ -323,6 +325,7 @@ typedef struct
 static void
 model_time (guint64    n_items,
             double     mean,
+            double     parallel_item_cost,
             double     cv,
             guint      n_cpus,
             double     fork_join_cost,
@@ -344,7 +347,8 @@ model_time (guint64    n_items,
     }
 
   t->fork_join = fork_join_cost * (double) (n - 1) / (double) MAX (1, n_cpus - 1);
-  t->dispatch = dispatch_cost * n_chunks / (double) n;
+  /* Handing out chunks, and (for worker processes) the items in them. */
+  t->dispatch = (dispatch_cost * n_chunks + (double) n_items * parallel_item_cost) / (double) n;
   {
     /* Equal chunks leave the last round part-filled: with C chunks the
      * slowest worker runs ceil (C / n) of them while the average is C / n.
@@ -548,15 +552,25 @@ amor_optimizer_plan (AmorOptimizer *self,
                        memory_cap, (double) p.available_memory / 1048576.0,
                        (double) self->item_memory / 1048576.0));
 
+  if (self->parallel_item_cost > 0.0)
+    {
+      g_autofree char *cost = amor_format_duration (self->parallel_item_cost);
+
+      builder_take (constraints,
+        g_strdup_printf ("Handing an item to a worker process costs %s more (its "
+                         "serialisation and its result's): counted in every "
+                         "parallel estimate, not in the serial one.", cost));
+    }
+
   /* Try every worker count. */
   best_n = 1;
-  model_time (rest, p.mean, p.cv, p.n_cpus, p.fork_join_cost, p.dispatch_cost,
+  model_time (rest, p.mean, self->parallel_item_cost, p.cv, p.n_cpus, p.fork_join_cost, p.dispatch_cost,
               k, 1, &best);
   for (guint n = 2; n <= cap; n++)
     {
       ModelTime t;
 
-      model_time (rest, p.mean, p.cv, p.n_cpus, p.fork_join_cost,
+      model_time (rest, p.mean, self->parallel_item_cost, p.cv, p.n_cpus, p.fork_join_cost,
                   p.dispatch_cost, k, n, &t);
       AMOR_DEBUG ("optimizer: %u workers, chunk %" G_GUINT64_FORMAT ": %.9f s "
                "(fork-join %.9f, dispatch %.9f, imbalance %.9f) → %.3f×",
@@ -581,7 +595,7 @@ amor_optimizer_plan (AmorOptimizer *self,
           /* Say by how much the best parallel count fell short. */
           ModelTime two;
 
-          model_time (rest, p.mean, p.cv, p.n_cpus, p.fork_join_cost,
+          model_time (rest, p.mean, self->parallel_item_cost, p.cv, p.n_cpus, p.fork_join_cost,
                       p.dispatch_cost, k, 2, &two);
           p.reason = g_strdup_printf ("estimated %.2f× < %.2f×: %" G_GUINT64_FORMAT
                                       " items of %s are too little work to split",
@@ -645,6 +659,16 @@ out:
            p.estimated_speedup, p.reason);
 
   return amor_result_new_take_plan (&p);
+}
+
+void
+amor_optimizer_set_parallel_item_cost (AmorOptimizer *self,
+                                       double         seconds)
+{
+  g_return_if_fail (AMOR_IS_OPTIMIZER (self));
+  g_return_if_fail (seconds >= 0.0);
+
+  self->parallel_item_cost = seconds;
 }
 
 /**

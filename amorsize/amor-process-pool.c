@@ -15,7 +15,9 @@
 #include "amor-process-pool.h"
 #include "amor-error.h"
 #include "amor-optimizer.h"
+#include "amor-optimizer-private.h"
 #include "amor-sampler.h"
+#include "amor-child-private.h"
 #include "amor-clock-private.h"
 #include "amor-wire-private.h"
 
@@ -142,6 +144,15 @@
 /* How long disposing the pool waits for idle workers to exit after their
  * input ended, before it kills them. */
 #define SHUTDOWN_GRACE_MS      5000
+/* What a pool with a local function plans with before it has measured
+ * its workers: the start of a forked worker (measured at 2 to 3 ms here;
+ * an interpreter started from an argv takes 40 to 60 ms, and is measured
+ * at its first start), the round trip of a chunk, and the serialisation
+ * of an item and its result on both sides (about 5 µs measured for a
+ * double and an int64 through PyGObject). */
+#define LOCAL_DEFAULT_SPAWN_COST     0.010
+#define LOCAL_DEFAULT_DISPATCH_COST  200e-6
+#define LOCAL_DEFAULT_ITEM_COST      10e-6
 
 typedef struct _Run Run;
 
@@ -149,7 +160,13 @@ struct _AmorProcessPool
 {
   GObject      parent_instance;
 
-  GStrv        argv;
+  GStrv          argv;
+  AmorSpawnFunc  spawn_func;
+  gpointer       spawn_data;
+  GDestroyNotify spawn_notify;
+  AmorWorkerFunc local_func;
+  gpointer       local_data;
+  GDestroyNotify local_notify;
   guint        n_workers;
   AmorSystem  *system;
   guint        sample_size;
@@ -221,8 +238,8 @@ typedef struct
 {
   guint         ref_count;
   guint         id;
-  GSubprocess  *process;
-  char         *pid;
+  AmorChild    *child;
+  const char   *pid;         /* the child's identifier */
   GSocket      *socket;
   GIOStream    *stream;
   WorkerState   state;
@@ -277,6 +294,11 @@ struct _Run
   GArray          *dispatch;     /* double: round trip beyond the work */
   double           serialization_sum;
   guint            serialization_n;
+  /* Sampled in the calling process (amor_process_pool_set_local_func()):
+   * the serialisation cost is then measured on every chunk. */
+  gboolean         local;
+  double           chunk_serialization_sum;
+  guint64          chunk_serialization_n;
 
   /* Running */
   AmorResult      *plan;
@@ -289,6 +311,16 @@ struct _Run
 };
 
 static void run_schedule (Run *run);
+
+/* What starts the workers, for messages: the program's name, or "spawn
+ * function". */
+static char *
+pool_describe_program (AmorProcessPool *self)
+{
+  if (self->argv != NULL && self->argv[0] != NULL)
+    return g_path_get_basename (self->argv[0]);
+  return g_strdup ("spawn function");
+}
 static void worker_died (Worker *worker, const char *why);
 
 static Worker *
@@ -318,10 +350,9 @@ worker_unref (Worker *worker)
     g_io_stream_close (worker->stream, NULL, NULL);
   g_clear_object (&worker->stream);
   g_clear_object (&worker->socket);
-  g_clear_object (&worker->process);
+  g_clear_pointer (&worker->child, amor_child_free);
   g_free (worker->kill_reason);
   g_free (worker->lost);
-  g_free (worker->pid);
   g_free (worker);
 }
 
@@ -402,7 +433,7 @@ worker_kill (Worker     *worker,
   /* GLib sends the signal from its worker thread, a moment later; ending
    * the socket makes the pending read or write return at once, also when
    * a grandchild holds the other end. */
-  g_subprocess_force_exit (worker->process);
+  amor_child_force_exit (worker->child);
   g_socket_shutdown (worker->socket, TRUE, TRUE, NULL);
 }
 
@@ -422,7 +453,7 @@ worker_lost (Worker     *worker,
   if (worker->lost == NULL)
     {
       worker->lost = g_strdup (why);
-      g_subprocess_force_exit (worker->process);
+      amor_child_force_exit (worker->child);
       g_socket_shutdown (worker->socket, TRUE, TRUE, NULL);
     }
 }
@@ -446,25 +477,14 @@ worker_reaped_cb (GObject      *source,
 {
   Worker *worker = user_data;
   Run *run = worker->run;
-  GSubprocess *process = G_SUBPROCESS (source);
   g_autofree char *status = NULL;
   g_autofree char *who = NULL;
   Chunk *head;
 
   run->pending--;
   run->reaping--;
-  g_subprocess_wait_finish (process, result, NULL);
-
-  if (g_subprocess_get_if_signaled (process))
-    {
-      int sig = g_subprocess_get_term_sig (process);
-
-      status = g_strdup_printf ("killed by signal %d (%s)", sig, g_strsignal (sig));
-    }
-  else if (g_subprocess_get_if_exited (process))
-    status = g_strdup_printf ("exited with status %d", g_subprocess_get_exit_status (process));
-  else
-    status = g_strdup ("ended");
+  amor_child_wait_finish (worker->child, result);
+  status = amor_child_describe_exit (worker->child);
 
   who = g_strdup_printf ("worker %u (pid %s)", worker->id, worker->pid);
   g_debug ("process pool: %s %s%s%s", who, status,
@@ -479,7 +499,7 @@ worker_reaped_cb (GObject      *source,
        * map is stopping anyway. */
       if (worker->timed_out)
         {
-          g_autofree char *argv0 = g_path_get_basename (run->self->argv[0]);
+          g_autofree char *argv0 = pool_describe_program (run->self);
 
           run_fail (run, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                                       "Worker %u (%s) sent no hello within %.3g s, "
@@ -490,7 +510,7 @@ worker_reaped_cb (GObject      *source,
     }
   else if (!worker->said_hello)
     {
-      g_autofree char *argv0 = g_path_get_basename (run->self->argv[0]);
+      g_autofree char *argv0 = pool_describe_program (run->self);
 
       run_fail (run, g_error_new (AMOR_ERROR, AMOR_ERROR_FAILED,
                                   "Worker %u (%s) %s before its hello: is it a "
@@ -567,12 +587,12 @@ worker_died (Worker     *worker,
   worker_ref (worker);
   g_ptr_array_remove (run->workers, worker);
 
-  g_subprocess_force_exit (worker->process);
+  amor_child_force_exit (worker->child);
   if (worker_has_pending (worker))
     g_socket_shutdown (worker->socket, TRUE, TRUE, NULL);
   run->pending++;
   run->reaping++;
-  g_subprocess_wait_async (worker->process, NULL, worker_reaped_cb, worker);
+  amor_child_wait_async (worker->child, worker_reaped_cb, worker);
 }
 
 /* The start and the end of every operation. */
@@ -698,6 +718,15 @@ run_take_results (Run       *run,
       compute_ns += MAX (ns[i], 0);
     }
   run->n_done += chunk->n;
+
+  if (run->local)
+    {
+      double decode = (double) (amor_clock_now_ns () - decode_start_ns) / 1e9;
+
+      run->chunk_serialization_sum += (double) chunk->encode_ns / 1e9 + decode +
+                                      (double) MAX (overhead_ns, 0) / 1e9;
+      run->chunk_serialization_n += chunk->n;
+    }
 
   if (chunk->sample)
     {
@@ -951,7 +980,7 @@ worker_hello_cb (GObject      *source,
 
   if (hello == NULL || !amor_wire_hello_check (hello, &error))
     {
-      g_autofree char *argv0 = g_path_get_basename (self->argv[0]);
+      g_autofree char *argv0 = pool_describe_program (self);
       int code = error->domain == AMOR_ERROR ? error->code : AMOR_ERROR_INVALID_DATA;
 
       run_fail (run, g_error_new (AMOR_ERROR, code,
@@ -992,7 +1021,7 @@ run_spawn (Run *run)
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocket) socket = NULL;
-  GSubprocess *process;
+  AmorChild *child;
   Worker *worker;
   int sv[2];
   int child_out;
@@ -1021,29 +1050,64 @@ run_spawn (Run *run)
       return FALSE;
     }
 
-  /* The launcher owns (and, once freed, closes) the child's ends. */
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_take_stdin_fd (launcher, sv[1]);
-  g_subprocess_launcher_take_stdout_fd (launcher, child_out);
-  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) self->argv, &error);
-  g_clear_object (&launcher);
-
-  if (process == NULL)
+  if (self->spawn_func != NULL)
     {
-      close (sv[0]);
-      run_fail (run, g_error_new (error->domain, error->code,
-                                  "Could not start a worker (%s): %s",
-                                  self->argv[0], error->message));
-      return FALSE;
+      g_autofree int *close_fds = NULL;
+      guint n_close = 0;
+      GPid pid;
+
+      /* A forked worker must not keep the pool's ends of the other
+       * workers' sockets (nor its own): they would hide the end of those
+       * workers' input. */
+      close_fds = g_new (int, run->workers->len + 1);
+      for (guint i = 0; i < run->workers->len; i++)
+        close_fds[n_close++] = g_socket_get_fd (((Worker *) g_ptr_array_index (run->workers, i))->socket);
+      close_fds[n_close++] = sv[0];
+
+      pid = self->spawn_func (sv[1], close_fds, n_close, self->spawn_data, &error);
+      close (sv[1]);
+      close (child_out);
+      if (pid <= 0)
+        {
+          close (sv[0]);
+          if (error == NULL)
+            g_set_error_literal (&error, AMOR_ERROR, AMOR_ERROR_FAILED,
+                                 "the spawn function returned no process id");
+          run_fail (run, g_error_new (error->domain, error->code,
+                                      "Could not start a worker (spawn function): %s",
+                                      error->message));
+          return FALSE;
+        }
+      child = amor_child_new_for_pid (pid);
+    }
+  else
+    {
+      GSubprocess *process;
+
+      /* The launcher owns (and, once freed, closes) the child's ends. */
+      launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+      g_subprocess_launcher_take_stdin_fd (launcher, sv[1]);
+      g_subprocess_launcher_take_stdout_fd (launcher, child_out);
+      process = g_subprocess_launcher_spawnv (launcher, (const char * const *) self->argv, &error);
+      g_clear_object (&launcher);
+
+      if (process == NULL)
+        {
+          close (sv[0]);
+          run_fail (run, g_error_new (error->domain, error->code,
+                                      "Could not start a worker (%s): %s",
+                                      self->argv[0], error->message));
+          return FALSE;
+        }
+      child = amor_child_new_for_subprocess (process);
     }
 
   socket = g_socket_new_from_fd (sv[0], &error);
   if (socket == NULL)
     {
       close (sv[0]);
-      g_subprocess_force_exit (process);
-      g_subprocess_wait (process, NULL, NULL);
-      g_object_unref (process);
+      amor_child_kill_sync (child);
+      amor_child_free (child);
       run_fail (run, g_error_new (error->domain, error->code,
                                   "Could not talk to a worker: %s", error->message));
       return FALSE;
@@ -1052,8 +1116,8 @@ run_spawn (Run *run)
   worker = g_new0 (Worker, 1);
   worker->ref_count = 1;
   worker->id = ++self->next_worker_id;
-  worker->process = process;
-  worker->pid = g_strdup (g_subprocess_get_identifier (process));
+  worker->child = child;
+  worker->pid = amor_child_get_identifier (child);
   worker->socket = g_steal_pointer (&socket);
   worker->stream = G_IO_STREAM (g_socket_connection_factory_create_connection (worker->socket));
   worker->state = WORKER_SPAWNING;
@@ -1220,17 +1284,58 @@ run_find_idle (Run *run)
   return NULL;
 }
 
-/* Plans the map from the samples, with the costs of processes. */
+/* Plans @n_items items from @sampler with the costs of processes: the
+ * spawn time as the fork-join cost (0 once every usable CPU has a worker;
+ * @alive run already), the round trip of a chunk as the dispatch cost, and
+ * @parallel_item_cost per item handed to a worker. */
 static AmorResult *
-run_make_plan (Run *run)
+pool_plan (AmorProcessPool *self,
+           AmorSampler     *sampler,
+           guint64          n_items,
+           guint            alive,
+           double           spawn_cost,
+           double           dispatch_cost,
+           double           parallel_item_cost)
 {
-  AmorProcessPool *self = run->self;
   AmorSystem *machine = amor_process_pool_get_system (self);
   g_autoptr(AmorSystem) system = NULL;
   g_autoptr(AmorOptimizer) optimizer = NULL;
   guint n_cpus = MAX (1, amor_system_get_n_cpus (machine));
-  guint alive = run->workers->len;
   double fork_join;
+
+  /* The fork-join cost of a team of n_cpus: starting the workers that are
+   * not running yet (they start at once), nothing when all are running. */
+  fork_join = alive >= n_cpus ? 0.0
+            : spawn_cost * (double) (n_cpus - MAX (alive, 1)) / (double) MAX (1, n_cpus - 1);
+  if (n_cpus == 1)
+    fork_join = 0.0;
+
+  system = amor_system_new_custom (n_cpus,
+                                   amor_system_get_n_physical_cores (machine),
+                                   amor_system_get_available_memory (machine),
+                                   fork_join, dispatch_cost);
+  optimizer = amor_optimizer_new ();
+  amor_optimizer_set_system (optimizer, system);
+  amor_optimizer_set_min_speedup (optimizer, self->min_speedup);
+  amor_optimizer_set_max_workers (optimizer, self->n_workers);
+  amor_optimizer_set_target_chunk_duration (optimizer, self->target_chunk_duration);
+  amor_optimizer_set_parallel_item_cost (optimizer, parallel_item_cost);
+
+  g_debug ("process pool: planning with spawn %.6f s (fork-join %.6f s), round "
+           "trip %.6f s, serialisation %.9f s per item%s",
+           spawn_cost, fork_join, dispatch_cost,
+           parallel_item_cost > 0.0 ? parallel_item_cost : self->serialization_cost,
+           parallel_item_cost > 0.0 ? " (parallel only)" : "");
+
+  return amor_optimizer_plan (optimizer, sampler, n_items);
+}
+
+/* Plans the map from the samples the workers timed. Their serialisation
+ * cost is in the sampled durations: a serial plan runs on a worker too. */
+static AmorResult *
+run_make_plan (Run *run)
+{
+  AmorProcessPool *self = run->self;
 
   if (run->dispatch->len > 0)
     {
@@ -1243,28 +1348,8 @@ run_make_plan (Run *run)
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERIALIZATION_COST]);
     }
 
-  /* The fork-join cost of a team of n_cpus: starting the workers that are
-   * not running yet (they start at once), nothing when all are running. */
-  fork_join = alive >= n_cpus ? 0.0
-            : self->spawn_cost * (double) (n_cpus - MAX (alive, 1)) / (double) MAX (1, n_cpus - 1);
-  if (n_cpus == 1)
-    fork_join = 0.0;
-
-  system = amor_system_new_custom (n_cpus,
-                                   amor_system_get_n_physical_cores (machine),
-                                   amor_system_get_available_memory (machine),
-                                   fork_join, self->dispatch_cost);
-  optimizer = amor_optimizer_new ();
-  amor_optimizer_set_system (optimizer, system);
-  amor_optimizer_set_min_speedup (optimizer, self->min_speedup);
-  amor_optimizer_set_max_workers (optimizer, self->n_workers);
-  amor_optimizer_set_target_chunk_duration (optimizer, self->target_chunk_duration);
-
-  g_debug ("process pool: planning with spawn %.6f s (fork-join %.6f s), round "
-           "trip %.6f s, serialisation %.9f s per item",
-           self->spawn_cost, fork_join, self->dispatch_cost, self->serialization_cost);
-
-  return amor_optimizer_plan (optimizer, run->sampler, run->n_items);
+  return pool_plan (self, run->sampler, run->n_items, run->workers->len,
+                    self->spawn_cost, self->dispatch_cost, 0.0);
 }
 
 static void
@@ -1614,6 +1699,12 @@ run_finish (Run *run)
   self->elapsed = amor_clock_seconds_since (run->start_ns);
   if (run->plan != NULL)
     g_set_object (&self->result, run->plan);
+  if (run->local && run->chunk_serialization_n > 0)
+    {
+      self->serialization_cost = run->chunk_serialization_sum /
+                                 (double) run->chunk_serialization_n;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERIALIZATION_COST]);
+    }
 
   g_object_freeze_notify (G_OBJECT (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ELAPSED]);
@@ -1675,7 +1766,6 @@ stop_wait_cb (GObject      *source,
 {
   StopWait *wait = user_data;
 
-  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
   wait->remaining--;
 }
 
@@ -1687,7 +1777,7 @@ stop_grace_cb (gpointer user_data)
   g_debug ("process pool: workers still running after %d ms: killing them",
            SHUTDOWN_GRACE_MS);
   for (guint i = 0; i < wait->workers->len; i++)
-    g_subprocess_force_exit (((Worker *) g_ptr_array_index (wait->workers, i))->process);
+    amor_child_force_exit (((Worker *) g_ptr_array_index (wait->workers, i))->child);
   return G_SOURCE_REMOVE;
 }
 
@@ -1714,8 +1804,8 @@ pool_stop_workers (AmorProcessPool *self)
   g_main_context_push_thread_default (context);
 
   for (guint i = 0; i < wait.workers->len; i++)
-    g_subprocess_wait_async (((Worker *) g_ptr_array_index (wait.workers, i))->process,
-                             NULL, stop_wait_cb, &wait);
+    amor_child_wait_async (((Worker *) g_ptr_array_index (wait.workers, i))->child,
+                           stop_wait_cb, &wait);
 
   grace = g_timeout_source_new (SHUTDOWN_GRACE_MS);
   g_source_set_callback (grace, stop_grace_cb, &wait, NULL);
@@ -1752,6 +1842,10 @@ amor_process_pool_finalize (GObject *object)
   AmorProcessPool *self = AMOR_PROCESS_POOL (object);
 
   g_strfreev (self->argv);
+  if (self->spawn_notify != NULL)
+    self->spawn_notify (self->spawn_data);
+  if (self->local_notify != NULL)
+    self->local_notify (self->local_data);
   g_clear_pointer (&self->idle, g_ptr_array_unref);
 
   G_OBJECT_CLASS (amor_process_pool_parent_class)->finalize (object);
@@ -1867,7 +1961,9 @@ amor_process_pool_constructed (GObject *object)
 
   G_OBJECT_CLASS (amor_process_pool_parent_class)->constructed (object);
 
-  if (self->argv == NULL || self->argv[0] == NULL)
+  /* amor_process_pool_new_with_spawn_func() sets the function after
+   * construction. */
+  if (self->argv != NULL && self->argv[0] == NULL)
     g_critical ("AmorProcessPool: the argv property must name a program");
 }
 
@@ -1891,6 +1987,9 @@ amor_process_pool_class_init (AmorProcessPoolClass *klass)
    * has no slash) and its arguments. The program calls
    * [func@Amor.worker_serve]. Workers inherit the environment, working
    * directory and standard error of the calling process.
+   *
+   * %NULL for a pool created with
+   * [ctor@Amor.ProcessPool.new_with_spawn_func].
    *
    * Since: 0.1
    */
@@ -2112,6 +2211,212 @@ amor_process_pool_new (const char * const *argv,
 }
 
 /**
+ * amor_process_pool_new_with_spawn_func:
+ * @n_workers: the most workers a map may use, or 0 for the number of usable
+ *   CPUs
+ * @spawn_func: (scope notified) (closure user_data) (destroy notify): starts
+ *   a worker
+ * @user_data: data for @spawn_func
+ * @notify: (nullable): frees @user_data with the pool
+ *
+ * Creates a pool whose workers @spawn_func starts, typically by forking the
+ * calling process (see [callback@Amor.SpawnFunc]). Everything else —
+ * planning, chunks, failures, cancellation — is as for a pool created with
+ * [ctor@Amor.ProcessPool.new]; [property@Amor.ProcessPool:argv] is %NULL.
+ * No process starts before the first map.
+ *
+ * Returns: (transfer full): a new #AmorProcessPool
+ *
+ * Since: 0.1
+ */
+AmorProcessPool *
+amor_process_pool_new_with_spawn_func (guint          n_workers,
+                                       AmorSpawnFunc  spawn_func,
+                                       gpointer       user_data,
+                                       GDestroyNotify notify)
+{
+  AmorProcessPool *self;
+
+  g_return_val_if_fail (spawn_func != NULL, NULL);
+
+  self = g_object_new (AMOR_TYPE_PROCESS_POOL,
+                       "n-workers", n_workers,
+                       NULL);
+  self->spawn_func = spawn_func;
+  self->spawn_data = user_data;
+  self->spawn_notify = notify;
+  return self;
+}
+
+/* Running items in the calling process */
+
+typedef struct
+{
+  AmorProcessPool *self;
+  GVariant        *items;
+  gboolean         boxed;
+  GVariant       **results;     /* by index: boxed ("v") results */
+  AmorResult      *plan;
+  gint64           start_ns;
+} LocalStart;
+
+static void
+local_start_clear (LocalStart *local)
+{
+  guint64 n = local->items != NULL ? g_variant_n_children (local->items) : 0;
+
+  for (guint64 i = 0; local->results != NULL && i < n; i++)
+    g_clear_pointer (&local->results[i], g_variant_unref);
+  g_clear_pointer (&local->results, g_free);
+  g_clear_pointer (&local->items, g_variant_unref);
+  g_clear_object (&local->plan);
+}
+
+/* Runs item @index with the local function. */
+static gboolean
+local_run_item (LocalStart  *local,
+                guint64      index,
+                GError     **error)
+{
+  AmorProcessPool *self = local->self;
+  g_autoptr(GVariant) child = g_variant_get_child_value (local->items, index);
+  g_autoptr(GVariant) item = local->boxed ? g_variant_get_variant (child) : g_variant_ref (child);
+  GError *local_error = NULL;
+  GVariant *result;
+
+  result = self->local_func (item, self->local_data, &local_error);
+  if (result == NULL)
+    {
+      if (local_error == NULL)
+        g_set_error_literal (&local_error, AMOR_ERROR, AMOR_ERROR_WORK_FAILED,
+                             "the work callback returned NULL without setting an error");
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  if (local_error != NULL)
+    {
+      g_warning ("The work callback returned a result but set an error "
+                 "(%s); the error is ignored", local_error->message);
+      g_clear_error (&local_error);
+    }
+
+  local->results[index] = g_variant_ref_sink (g_variant_new_variant (g_variant_take_ref (result)));
+  g_variant_unref (result);
+  return TRUE;
+}
+
+static gboolean
+local_sample_cb (guint64   index,
+                 gpointer  user_data,
+                 GError  **error)
+{
+  return local_run_item (user_data, index, error);
+}
+
+/* Samples @local's items in this process and plans the map. A serial plan
+ * runs every item here too: then @results is set. FALSE with @error when
+ * an item fails or the map is cancelled. */
+static gboolean
+local_sample_and_plan (LocalStart    *local,
+                       GCancellable  *cancellable,
+                       GVariant     **results,
+                       GError       **error)
+{
+  AmorProcessPool *self = local->self;
+  g_autoptr(AmorSampler) sampler = amor_sampler_new ();
+  guint64 n = g_variant_n_children (local->items);
+
+  amor_sampler_set_sample_size (sampler, self->sample_size);
+  if (amor_sampler_get_max_sample_size (sampler) < self->sample_size)
+    amor_sampler_set_max_sample_size (sampler, self->sample_size);
+
+  if (!amor_sampler_run (sampler, n, local_sample_cb, local, error))
+    return FALSE;
+
+  local->plan = pool_plan (self, sampler, n, self->idle->len,
+                           self->spawn_cost > 0.0 ? self->spawn_cost : LOCAL_DEFAULT_SPAWN_COST,
+                           self->dispatch_cost > 0.0 ? self->dispatch_cost : LOCAL_DEFAULT_DISPATCH_COST,
+                           self->serialization_cost > 0.0 ? self->serialization_cost
+                                                          : LOCAL_DEFAULT_ITEM_COST);
+  if (amor_result_get_schedule (local->plan) != AMOR_SCHEDULE_SERIAL)
+    return TRUE;
+
+  /* Serial: no worker could pay for itself. The rest runs here, with no
+   * serialisation at all. */
+  g_debug ("process pool: %" G_GUINT64_FORMAT " items in the calling process", n);
+  for (guint64 i = 0; i < n; i++)
+    {
+      if (local->results[i] != NULL)
+        continue;
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      if (!local_run_item (local, i, error))
+        {
+          g_prefix_error (error, "Item %" G_GUINT64_FORMAT ": ", i);
+          return FALSE;
+        }
+    }
+
+  *results = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT,
+                                                      local->results, n));
+  return TRUE;
+}
+
+static void pool_map_start (AmorProcessPool     *self,
+                            GVariant            *items,
+                            GCancellable        *cancellable,
+                            LocalStart          *local,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data);
+
+/**
+ * amor_process_pool_set_local_func:
+ * @self: an #AmorProcessPool
+ * @func: (scope notified) (closure user_data) (destroy notify) (nullable):
+ *   the work of one item, as the workers do it, or %NULL
+ * @user_data: data for @func
+ * @notify: (nullable): frees @user_data when @func is replaced or the pool
+ *   is finalized
+ *
+ * Gives the pool the workers' work function in the calling process, so
+ * that [method@Amor.ProcessPool.map] can run items without a worker.
+ *
+ * With a local function, [method@Amor.ProcessPool.map] samples the items
+ * in the calling thread (no worker starts to time them) and keeps their
+ * results. It then plans with the costs of processes, the serialisation
+ * counted only in the parallel estimates: when no worker can pay for
+ * itself the plan is serial, and every item runs in the calling thread,
+ * with no worker started and nothing serialised. Otherwise the rest of the
+ * items go to the workers as usual. [method@Amor.ProcessPool.map_async]
+ * does not use the local function: it never runs work on the calling
+ * thread, whose main context must keep running.
+ *
+ * @func must do what the workers' callback does: the results of the two
+ * are mixed in one map. [ctor@Amor.ProcessPool.new_with_spawn_func] pools
+ * that fork the calling process have it at hand; the Python override's
+ * `Amor.ProcessPool.new_forked()` sets it.
+ *
+ * Must not be called while a map runs.
+ *
+ * Since: 0.1
+ */
+void
+amor_process_pool_set_local_func (AmorProcessPool *self,
+                                  AmorWorkerFunc   func,
+                                  gpointer         user_data,
+                                  GDestroyNotify   notify)
+{
+  g_return_if_fail (AMOR_IS_PROCESS_POOL (self));
+  g_return_if_fail (!self->running);
+
+  if (self->local_notify != NULL)
+    self->local_notify (self->local_data);
+  self->local_func = func;
+  self->local_data = user_data;
+  self->local_notify = notify;
+}
+
+/**
  * amor_process_pool_map_async:
  * @self: an #AmorProcessPool
  * @items: an array of items (of any array type: `av`, `ad`, `as`, `a(si)`…)
@@ -2139,14 +2444,27 @@ amor_process_pool_map_async (AmorProcessPool     *self,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
-  g_autoptr(GVariant) owned_items = NULL;
-  GTask *task;
-  Run *run;
-
   g_return_if_fail (AMOR_IS_PROCESS_POOL (self));
   g_return_if_fail (items != NULL);
   g_return_if_fail (g_variant_is_of_type (items, G_VARIANT_TYPE_ARRAY));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  pool_map_start (self, items, cancellable, NULL, callback, user_data);
+}
+
+/* Starts a map; @local, when given, holds the items already run in the
+ * calling process and the plan made from them. */
+static void
+pool_map_start (AmorProcessPool     *self,
+                GVariant            *items,
+                GCancellable        *cancellable,
+                LocalStart          *local,
+                GAsyncReadyCallback  callback,
+                gpointer             user_data)
+{
+  g_autoptr(GVariant) owned_items = NULL;
+  GTask *task;
+  Run *run;
 
   owned_items = g_variant_ref_sink (items);
 
@@ -2159,6 +2477,15 @@ amor_process_pool_map_async (AmorProcessPool     *self,
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING,
                                "This AmorProcessPool is already running a map");
+      g_object_unref (task);
+      return;
+    }
+
+  if (self->argv == NULL && self->spawn_func == NULL)
+    {
+      g_task_return_new_error (task, AMOR_ERROR, AMOR_ERROR_INVALID_ARGUMENT,
+                               "This AmorProcessPool has neither an argv nor a "
+                               "spawn function to start its workers");
       g_object_unref (task);
       return;
     }
@@ -2210,7 +2537,22 @@ amor_process_pool_map_async (AmorProcessPool     *self,
       g_source_attach (run->cancel_source, run->context);
     }
 
-  if (self->plan != NULL || run->n_items == 0)
+  if (local != NULL)
+    {
+      /* Sampled in this process: those results are kept. */
+      run->local = TRUE;
+      run->start_ns = local->start_ns;
+      for (guint64 i = 0; i < run->n_items; i++)
+        if (local->results[i] != NULL)
+          {
+            run->results[i] = g_steal_pointer (&local->results[i]);
+            g_array_append_val (run->sampled, i);
+            run->n_done++;
+          }
+      run->plan = g_steal_pointer (&local->plan);
+      run_start_plan (run);
+    }
+  else if (self->plan != NULL || run->n_items == 0)
     {
       run->plan = self->plan != NULL ? g_object_ref (self->plan) : run_make_plan (run);
       run_start_plan (run);
@@ -2245,6 +2587,8 @@ amor_process_pool_map_finish (AmorProcessPool  *self,
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LocalStart, local_start_clear)
 
 typedef struct
 {
@@ -2296,10 +2640,47 @@ amor_process_pool_map (AmorProcessPool  *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  context = g_main_context_new ();
-  g_main_context_push_thread_default (context);
+  if (self->local_func != NULL && self->plan == NULL && !self->running &&
+      g_variant_n_children (items) > 0)
+    {
+      g_auto(LocalStart) local = { self, NULL, FALSE, NULL, NULL, 0 };
+      gboolean ok;
 
-  amor_process_pool_map_async (self, items, cancellable, sync_map_cb, &sync);
+      local.start_ns = amor_clock_now_ns ();
+      local.items = g_variant_ref_sink (items);
+      local.boxed = g_variant_is_of_type (items, G_VARIANT_TYPE ("av"));
+      local.results = g_new0 (GVariant *, g_variant_n_children (items));
+
+      self->running = TRUE;
+      results = NULL;
+      ok = local_sample_and_plan (&local, cancellable, &results, error);
+      self->running = FALSE;
+
+      if (!ok || results != NULL)
+        {
+          self->elapsed = amor_clock_seconds_since (local.start_ns);
+          if (local.plan != NULL)
+            g_set_object (&self->result, local.plan);
+          g_object_freeze_notify (G_OBJECT (self));
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ELAPSED]);
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
+          g_object_thaw_notify (G_OBJECT (self));
+          if (results != NULL)
+            g_debug ("process pool: %" G_GSIZE_FORMAT " items done in %.6f s",
+                     g_variant_n_children (items), self->elapsed);
+          return results;
+        }
+
+      context = g_main_context_new ();
+      g_main_context_push_thread_default (context);
+      pool_map_start (self, local.items, cancellable, &local, sync_map_cb, &sync);
+    }
+  else
+    {
+      context = g_main_context_new ();
+      g_main_context_push_thread_default (context);
+      pool_map_start (self, items, cancellable, NULL, sync_map_cb, &sync);
+    }
   while (sync.result == NULL)
     g_main_context_iteration (context, TRUE);
 
@@ -2338,8 +2719,9 @@ amor_process_pool_shutdown (AmorProcessPool *self)
  *
  * Gets [property@Amor.ProcessPool:argv].
  *
- * Returns: (transfer none) (array zero-terminated=1): the command line of
- *   a worker
+ * Returns: (transfer none) (array zero-terminated=1) (nullable): the
+ *   command line of a worker, or %NULL for a pool whose workers a spawn
+ *   function starts
  *
  * Since: 0.1
  */

@@ -13,6 +13,7 @@
 #include <amorsize/amor-version-macros.h>
 #include <amorsize/amor-system.h>
 #include <amorsize/amor-result.h>
+#include <amorsize/amor-worker.h>
 
 G_BEGIN_DECLS
 
@@ -38,6 +39,41 @@ G_BEGIN_DECLS
  */
 #define AMOR_DEFAULT_MAX_FRAME_SIZE (64u << 20)
 
+/**
+ * AmorSpawnFunc:
+ * @fd: the worker's end of its socket, to become its standard input and
+ *   output
+ * @close_fds: (array length=n_close_fds): descriptors of the pool that the
+ *   new process must close (the pool's ends of the workers' sockets)
+ * @n_close_fds: the length of @close_fds
+ * @user_data: the data passed along with the function
+ * @error: return location for a #GError
+ *
+ * Starts one worker process of an [class@Amor.ProcessPool] created with
+ * [ctor@Amor.ProcessPool.new_with_spawn_func], in place of a program
+ * started from an `argv`. The new process must be a child of the calling
+ * process (the pool reaps it). It makes @fd its standard input and output,
+ * closes @close_fds, and calls [func@Amor.worker_serve].
+ *
+ * The usual way is a fork of the calling process: then the worker starts in
+ * a millisecond or two instead of the tens of milliseconds an interpreter
+ * takes to start and load its modules, and the work function need not live
+ * in a program of its own. The Python override builds one
+ * (`Amor.ProcessPool.new_forked()`). A fork copies only the calling
+ * thread: see the caveats in [class@Amor.ProcessPool].
+ *
+ * The pool closes its own copy of @fd when the function returns.
+ *
+ * Returns: the process id of the new worker, or 0 with @error set
+ *
+ * Since: 0.1
+ */
+typedef GPid (*AmorSpawnFunc) (int           fd,
+                               const int    *close_fds,
+                               guint         n_close_fds,
+                               gpointer      user_data,
+                               GError      **error);
+
 #define AMOR_TYPE_PROCESS_POOL (amor_process_pool_get_type ())
 
 AMOR_AVAILABLE_IN_ALL
@@ -46,6 +82,16 @@ G_DECLARE_FINAL_TYPE (AmorProcessPool, amor_process_pool, AMOR, PROCESS_POOL, GO
 AMOR_AVAILABLE_IN_ALL
 AmorProcessPool     *amor_process_pool_new                       (const char * const  *argv,
                                                                   guint                n_workers);
+AMOR_AVAILABLE_IN_ALL
+AmorProcessPool     *amor_process_pool_new_with_spawn_func       (guint                n_workers,
+                                                                  AmorSpawnFunc        spawn_func,
+                                                                  gpointer             user_data,
+                                                                  GDestroyNotify       notify);
+AMOR_AVAILABLE_IN_ALL
+void                 amor_process_pool_set_local_func            (AmorProcessPool     *self,
+                                                                  AmorWorkerFunc       func,
+                                                                  gpointer             user_data,
+                                                                  GDestroyNotify       notify);
 AMOR_AVAILABLE_IN_ALL
 GVariant            *amor_process_pool_map                       (AmorProcessPool     *self,
                                                                   GVariant            *items,

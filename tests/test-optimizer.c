@@ -10,6 +10,8 @@
 
 #include <amorsize/amorsize.h>
 
+#include "amorsize/amor-optimizer-private.h"
+
 #define GiB (G_GUINT64_CONSTANT (1) << 30)
 
 static AmorOptimizer *
@@ -403,6 +405,52 @@ test_optimize (void)
   g_assert_true (g_str_has_suffix (error->message, ": cannot process"));
 }
 
+/* A cost per item that only a parallel plan pays (a process pool that can
+ * run the work in the calling process): counted in the dispatch overhead,
+ * and enough to keep items of 5 µs serial. */
+static void
+test_parallel_item_cost (void)
+{
+  g_autoptr(AmorOptimizer) optimizer = optimizer_for (2, 10e-3, 200e-6);
+  double d[] = { 1e-3, 1e-3, 1e-3, 1e-3, 1e-3 };
+  double tiny[] = { 5e-6, 5e-6, 5e-6, 5e-6, 5e-6 };
+  g_autoptr(AmorSampler) sampler = sampler_with (d, G_N_ELEMENTS (d));
+  g_autoptr(AmorSampler) tiny_sampler = sampler_with (tiny, G_N_ELEMENTS (tiny));
+  g_autoptr(AmorResult) without = NULL;
+  g_autoptr(AmorResult) with = NULL;
+  g_autoptr(AmorResult) tiny_without = NULL;
+  g_autoptr(AmorResult) tiny_with = NULL;
+  g_autofree char *constraints = NULL;
+  guint64 chunks;
+
+  without = amor_optimizer_plan (optimizer, sampler, 1000);
+  tiny_without = amor_optimizer_plan (optimizer, tiny_sampler, 100000);
+  amor_optimizer_set_parallel_item_cost (optimizer, 10e-6);
+  with = amor_optimizer_plan (optimizer, sampler, 1000);
+  tiny_with = amor_optimizer_plan (optimizer, tiny_sampler, 100000);
+
+  /* 1 ms items: still 2 workers, 10 µs × 1000 / 2 more dispatch. */
+  g_assert_cmpuint (amor_result_get_n_workers (with), ==, 2);
+  g_assert_cmpuint (amor_result_get_chunk_size (with), ==, amor_result_get_chunk_size (without));
+  chunks = (1000 + amor_result_get_chunk_size (with) - 1) / amor_result_get_chunk_size (with);
+  g_assert_cmpfloat_with_epsilon (amor_result_get_dispatch_overhead (with),
+                                  (200e-6 * (double) chunks + 1000 * 10e-6) / 2, 1e-12);
+  g_assert_cmpfloat_with_epsilon (amor_result_get_dispatch_overhead (with) -
+                                  amor_result_get_dispatch_overhead (without),
+                                  1000 * 10e-6 / 2, 1e-12);
+  g_assert_cmpfloat_with_epsilon (amor_result_get_estimated_serial_time (with), 1.0, 1e-9);
+  g_assert_cmpfloat (amor_result_get_estimated_speedup (with), <,
+                     amor_result_get_estimated_speedup (without));
+
+  /* 5 µs items: 0.5 s of work split on 2 processes pays 10 µs each more
+   * than the work itself — serial; without that cost, parallel. */
+  g_assert_cmpuint (amor_result_get_n_workers (tiny_without), ==, 2);
+  g_assert_cmpint (amor_result_get_schedule (tiny_with), ==, AMOR_SCHEDULE_SERIAL);
+  g_assert_true (g_str_has_prefix (amor_result_get_reason (tiny_with), "estimated "));
+  constraints = g_strjoinv (" ", (GStrv) amor_result_get_constraints (tiny_with));
+  g_assert_nonnull (strstr (constraints, "serialisation"));
+}
+
 static void
 test_null_arguments (void)
 {
@@ -437,6 +485,7 @@ main (int   argc,
   g_test_add_func ("/optimizer/min-speedup", test_min_speedup);
   g_test_add_func ("/optimizer/pure", test_plan_is_pure);
   g_test_add_func ("/optimizer/optimize", test_optimize);
+  g_test_add_func ("/optimizer/parallel-item-cost", test_parallel_item_cost);
   g_test_add_func ("/optimizer/null", test_null_arguments);
 
   return g_test_run ();

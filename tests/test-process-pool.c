@@ -10,6 +10,7 @@
  * hand (the pool's "plan" property).
  */
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1155,6 +1156,185 @@ test_properties (void)
   g_assert_cmpfloat (amor_process_pool_get_min_speedup (pool), ==, 1.5);
 }
 
+/* Spawn functions: workers forked from the test process */
+
+typedef struct
+{
+  guint    calls;
+  guint    close_fds[8];      /* n_close_fds of each call */
+  gboolean fail;
+  int      log_fd;            /* "PID VALUE" lines, or -1 */
+} ForkSpawn;
+
+/* The work of a forked worker, and of the local function: v -> v·v + 1. */
+static GVariant *
+fork_square (GVariant  *item,
+             gpointer   user_data,
+             GError   **error)
+{
+  ForkSpawn *spawn = user_data;
+  guint64 v = g_variant_get_uint64 (item);
+
+  if (spawn->log_fd >= 0)
+    {
+      char line[64];
+      int len = g_snprintf (line, sizeof line, "%d %" G_GUINT64_FORMAT "\n", (int) getpid (), v);
+
+      g_assert_cmpint (write (spawn->log_fd, line, (size_t) len), ==, len);
+    }
+  return g_variant_new_uint64 (value_of (v));
+}
+
+static GPid
+fork_spawn (int          fd,
+            const int   *close_fds,
+            guint        n_close_fds,
+            gpointer     user_data,
+            GError     **error)
+{
+  ForkSpawn *spawn = user_data;
+  pid_t pid;
+
+  if (spawn->calls < G_N_ELEMENTS (spawn->close_fds))
+    spawn->close_fds[spawn->calls] = n_close_fds;
+  spawn->calls++;
+
+  if (spawn->fail)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "no fork today");
+      return 0;
+    }
+
+  pid = fork ();
+  if (pid < 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "fork failed");
+      return 0;
+    }
+  if (pid == 0)
+    {
+      gboolean ok;
+
+      for (guint i = 0; i < n_close_fds; i++)
+        close (close_fds[i]);
+      if (dup2 (fd, STDIN_FILENO) < 0 || dup2 (fd, STDOUT_FILENO) < 0)
+        _exit (71);
+      close (fd);
+      ok = amor_worker_serve (fork_square, spawn, NULL);
+      _exit (ok ? 0 : 70);
+    }
+  return pid;
+}
+
+static AmorProcessPool *
+make_fork_pool (ForkSpawn *spawn)
+{
+  return amor_process_pool_new_with_spawn_func (0, fork_spawn, spawn, NULL);
+}
+
+static void
+test_spawn_func (Fixture       *f,
+                 gconstpointer  data)
+{
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  guint zombies;
+
+  spawn.log_fd = open (f->log, O_WRONLY | O_APPEND);
+  g_assert_cmpint (spawn.log_fd, >=, 0);
+  pool = make_fork_pool (&spawn);
+  g_assert_null (amor_process_pool_get_argv (pool));
+  set_hand_plan (pool, 2, 3, AMOR_SCHEDULE_FIXED);
+
+  results = map_sync (pool, items_range (40), &error);
+  g_assert_no_error (error);
+  assert_results (results, 40);
+  assert_log_exactly_once (f->log, 40);
+
+  /* Two forks, the second told to close the first's socket and the
+   * pool's end of its own. */
+  g_assert_cmpuint (spawn.calls, ==, 2);
+  g_assert_cmpuint (spawn.close_fds[0], ==, 1);
+  g_assert_cmpuint (spawn.close_fds[1], ==, 2);
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 2);
+  g_assert_cmpuint (count_children (&zombies), ==, 2);
+  g_assert_cmpfloat (amor_process_pool_get_spawn_cost (pool), >, 0.0);
+
+  /* Kept for the next map. */
+  g_clear_pointer (&results, g_variant_unref);
+  results = map_sync (pool, items_range (40), &error);
+  g_assert_no_error (error);
+  assert_results (results, 40);
+  g_assert_cmpuint (spawn.calls, ==, 2);
+
+  amor_process_pool_shutdown (pool);
+  g_assert_cmpuint (count_children (&zombies), ==, 0);
+  close (spawn.log_fd);
+}
+
+static void
+test_spawn_func_fails (void)
+{
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  spawn.fail = TRUE;
+  spawn.log_fd = -1;
+  pool = make_fork_pool (&spawn);
+  set_hand_plan (pool, 2, 3, AMOR_SCHEDULE_FIXED);
+
+  results = map_sync (pool, items_range (10), &error);
+  g_assert_null (results);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "Could not start a worker (spawn function): no fork today"));
+  g_assert_cmpuint (spawn.calls, ==, 1);
+  assert_no_zombie ();
+}
+
+/* With a local function, a map whose plan is serial runs in the calling
+ * process: sampled and finished here, no worker started. (A minimum
+ * speedup above the 2 CPUs makes the plan serial whatever the items
+ * took.) */
+static void
+test_local_func_serial (Fixture       *f,
+                        gconstpointer  data)
+{
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(AmorSystem) system = amor_system_new_custom (2, 2, 8u << 30, 0.0, 0.0);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) pids = g_hash_table_new (NULL, NULL);
+  AmorResult *plan;
+  guint zombies;
+
+  spawn.log_fd = open (f->log, O_WRONLY | O_APPEND);
+  g_assert_cmpint (spawn.log_fd, >=, 0);
+  pool = make_fork_pool (&spawn);
+  amor_process_pool_set_system (pool, system);
+  amor_process_pool_set_min_speedup (pool, 2.5);
+  amor_process_pool_set_local_func (pool, fork_square, &spawn, NULL);
+
+  results = map_sync (pool, items_range (100), &error);
+  g_assert_no_error (error);
+  assert_results (results, 100);
+  assert_log_exactly_once (f->log, 100);
+  g_free (read_log (f->log, 100, pids));
+  g_assert_cmpuint (g_hash_table_size (pids), ==, 1);
+  g_assert_true (g_hash_table_contains (pids, GINT_TO_POINTER (getpid ())));
+  g_assert_cmpuint (spawn.calls, ==, 0);
+  g_assert_cmpuint (count_children (&zombies), ==, 0);
+
+  plan = amor_process_pool_get_result (pool);
+  g_assert_cmpint (amor_result_get_schedule (plan), ==, AMOR_SCHEDULE_SERIAL);
+  g_assert_cmpuint (amor_result_get_n_samples (plan), >, 0);
+  close (spawn.log_fd);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1189,6 +1369,9 @@ main (int   argc,
   g_test_add_func ("/process-pool/cancel/before", test_cancel_before);
   g_test_add_func ("/process-pool/cancel/while-starting", test_cancel_while_starting);
   g_test_add ("/process-pool/no-leaks", Fixture, NULL, fixture_setup, test_no_leaks, fixture_teardown);
+  g_test_add ("/process-pool/spawn-func/map", Fixture, NULL, fixture_setup, test_spawn_func, fixture_teardown);
+  g_test_add_func ("/process-pool/spawn-func/fails", test_spawn_func_fails);
+  g_test_add ("/process-pool/local-func/serial", Fixture, NULL, fixture_setup, test_local_func_serial, fixture_teardown);
 
   return g_test_run ();
 }

@@ -182,15 +182,30 @@ class Ppe(Contender):
             self.after = None
 
 
+_new_int64 = GLib.Variant.new_int64
+_item = pywork.item
+
+
+def amor_work(item):
+    """The work of the forked amorsize workers: that of worker.py."""
+    return _new_int64(_item(item.get_double()))
+
+
 class Amorsize(Contender):
-    def __init__(self, name, n_cpus, cold):
+    def __init__(self, name, n_cpus, cold, forked):
         super().__init__(name, n_cpus)
         self.cold = cold
+        self.forked = forked
         self.plans = []
+
+    def new_pool(self):
+        if self.forked:
+            return Amor.ProcessPool.new_forked(amor_work, 0)
+        return Amor.ProcessPool.new(WORKER, 0)
 
     def start(self):
         if not self.cold:
-            self.warm = Amor.ProcessPool.new(WORKER, 0)
+            self.warm = self.new_pool()
             # Started: every CPU has a worker (a parallel map of real work).
             self.warm.map(GLib.Variant('ad', [2 * MS] * 100), None)
 
@@ -200,7 +215,7 @@ class Amorsize(Contender):
             self.warm = None
 
     def run(self, works, variant):
-        pool = Amor.ProcessPool.new(WORKER, 0) if self.cold else self.warm
+        pool = self.new_pool() if self.cold else self.warm
         results = pool.map(variant, None)
         self.after = pool if self.cold else None
         plan = pool.props.result
@@ -256,10 +271,12 @@ def main():
         Serial('serial', n_cpus),
         MpPool('mp.Pool.map cold', n_cpus, True),
         Ppe('ProcessPoolExecutor cold', n_cpus, True),
-        Amorsize('amorsize cold', n_cpus, True),
+        Amorsize('amorsize spawn cold', n_cpus, True, False),
+        Amorsize('amorsize fork cold', n_cpus, True, True),
         MpPool('mp.Pool.map warm', n_cpus, False),
         Ppe('ProcessPoolExecutor warm', n_cpus, False),
-        Amorsize('amorsize warm', n_cpus, False),
+        Amorsize('amorsize spawn warm', n_cpus, False, False),
+        Amorsize('amorsize fork warm', n_cpus, False, True),
     ]
     report = {'n_cpus': n_cpus, 'python': sys.version.split()[0],
               'start_method': multiprocessing.get_start_method(), 'workloads': {}}
@@ -267,9 +284,11 @@ def main():
     print('Pure-Python CPU work on %d usable CPUs (Python %s, multiprocessing start '
           'method %s), median of %d runs.\n'
           % (n_cpus, report['python'], report['start_method'], options.reps))
-    print('| workload | Σt (s) | serial | mp.Pool cold | PPE cold | amorsize cold | '
-          'mp.Pool warm | PPE warm | amorsize warm | amorsize plan | others\' CPU |')
-    print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |')
+    print('| workload | Σt (s) | serial | mp.Pool cold | PPE cold | amorsize spawn cold | '
+          'amorsize fork cold | mp.Pool warm | PPE warm | amorsize spawn warm | '
+          'amorsize fork warm | amorsize fork plan | others\' CPU |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: '
+          '| --- | ---: |')
     sys.stdout.flush()
 
     for name in names:
@@ -309,18 +328,19 @@ def main():
             total = med['serial']
             bound = total / n_cpus
 
-        plans = next(c for c in contenders if c.name == 'amorsize cold').plans
+        plans = next(c for c in contenders if c.name == 'amorsize fork cold').plans
         plan = plans[-1]
-        warm_plan = next(c for c in contenders if c.name == 'amorsize warm').plans[-1]
+        warm_plan = next(c for c in contenders if c.name == 'amorsize fork warm').plans[-1]
 
         def cell(k):
             return '%.3f (%.2f)' % (med[k], bound / med[k])
 
-        print('| %s | %.3f | %s | %s | %s | %s | %s | %s | %s | %s | %.0f %% |' % (
+        print('| %s | %.3f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f %% |' % (
             name, total, cell('serial'), cell('mp.Pool.map cold'),
-            cell('ProcessPoolExecutor cold'), cell('amorsize cold'),
+            cell('ProcessPoolExecutor cold'), cell('amorsize spawn cold'),
+            cell('amorsize fork cold'),
             cell('mp.Pool.map warm'), cell('ProcessPoolExecutor warm'),
-            cell('amorsize warm'),
+            cell('amorsize spawn warm'), cell('amorsize fork warm'),
             ('%d × %d, %.2f× predicted; warm %d × %d'
              % (plan['workers'], plan['chunk'], plan['predicted'],
                 warm_plan['workers'], warm_plan['chunk'])),
@@ -334,7 +354,9 @@ def main():
         }
 
     print('\nCells: median seconds (efficiency = max(Σt/P, max t) / time). '
-          'Plan: workers × chunk size of amorsize\'s cold run.')
+          'Plan: workers × chunk size of amorsize\'s forked cold run. '
+          '"spawn": workers started from a command line (python3 worker.py); '
+          '"fork": Amor.ProcessPool.new_forked().')
     if options.json:
         with open(options.json, 'w') as f:
             json.dump(report, f, indent=2)

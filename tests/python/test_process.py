@@ -18,37 +18,17 @@ import unittest
 import amortap
 
 Amor = amortap.import_amor()
-from gi.repository import GLib, Gio  # noqa: E402
+from gi.repository import GLib  # noqa: E402
+from poolutil import (amor_domain, assert_cancelled_and_reaped,  # noqa: E402
+                      assert_work_failed_at, children, items, map_async,
+                      two_worker_plan)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, 'worker_square.py')
-TIMEOUT_SECONDS = 120
-
-
-def amor_domain():
-    return GLib.quark_to_string(Amor.error_quark())
 
 
 def make_pool(*options):
     return Amor.ProcessPool.new([sys.executable, WORKER] + list(options), 0)
-
-
-def two_worker_plan(chunk_size):
-    """A plan of two workers and chunks of @chunk_size, made on the pure
-    planning path: 1 ms items on a machine of two free CPUs."""
-    system = Amor.System.new_custom(2, 2, 8 << 30, 0.0, 0.0)
-    optimizer = Amor.Optimizer(system=system,
-                               target_chunk_duration=chunk_size * 1e-3)
-    sampler = Amor.Sampler.new()
-    for _ in range(5):
-        sampler.add_duration(1e-3)
-    plan = optimizer.plan(sampler, 1000)
-    assert plan.props.n_workers == 2 and plan.props.chunk_size == chunk_size
-    return plan
-
-
-def items(n):
-    return GLib.Variant('at', list(range(n)))
 
 
 def read_log(path, n):
@@ -60,24 +40,6 @@ def read_log(path, n):
             counts[value] += 1
             pids.add(pid)
     return counts, pids
-
-
-def children():
-    """(pid, state) of the children of this process."""
-    found = []
-    me = os.getpid()
-    for name in os.listdir('/proc'):
-        if not name.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % name) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(')') + 2:].split()
-        if int(fields[1]) == me:
-            found.append((int(name), fields[0]))
-    return found
 
 
 class Scratch:
@@ -138,19 +100,7 @@ class ProcessPoolTest(unittest.TestCase):
         pool = make_pool('--log', self.scratch.log)
         plan = two_worker_plan(2)
         pool.props.plan = plan
-        loop = GLib.MainLoop()
-        outcome = {}
-
-        def done(source, result):
-            try:
-                outcome['results'] = source.map_finish(result)
-            except GLib.Error as e:
-                outcome['error'] = e
-            loop.quit()
-
-        pool.map_async(items(30), None, done)
-        GLib.timeout_add_seconds(TIMEOUT_SECONDS, loop.quit)
-        loop.run()
+        outcome = map_async(pool, 30)
         self.assertNotIn('error', outcome)
         self.assert_results(outcome['results'], 30)
         counts, _ = read_log(self.scratch.log, 30)
@@ -161,12 +111,7 @@ class ProcessPoolTest(unittest.TestCase):
         pool = make_pool('--raise-at', '7')
         plan = two_worker_plan(3)
         pool.props.plan = plan
-        with self.assertRaises(GLib.Error) as cm:
-            pool.map(items(20), None)
-        error = cm.exception
-        self.assertEqual(error.domain, amor_domain())
-        self.assertEqual(error.code, Amor.Error.WORK_FAILED)
-        self.assertTrue(error.message.startswith('Item 7: '), error.message)
+        assert_work_failed_at(self, pool, 20, 7)
         # The workers go on serving.
         self.assert_results(pool.map(items(7), None), 7)
         pool.shutdown()
@@ -224,29 +169,9 @@ class ProcessPoolTest(unittest.TestCase):
         pool = make_pool('--sleep-ms', '20', '--log', self.scratch.log)
         plan = two_worker_plan(1)
         pool.props.plan = plan
-        cancellable = Gio.Cancellable()
-        loop = GLib.MainLoop()
-        outcome = {}
+        outcome = map_async(pool, 300, cancel_after_ms=400)
 
-        def done(source, result):
-            try:
-                outcome['results'] = source.map_finish(result)
-            except GLib.Error as e:
-                outcome['error'] = e
-            loop.quit()
-
-        pool.map_async(items(300), cancellable, done)
-        GLib.timeout_add(400, lambda: cancellable.cancel())
-        GLib.timeout_add_seconds(TIMEOUT_SECONDS, loop.quit)
-        loop.run()
-
-        error = outcome.get('error')
-        self.assertIsNotNone(error, 'the map was not cancelled')
-        self.assertTrue(error.matches(Gio.io_error_quark(),
-                                      Gio.IOErrorEnum.CANCELLED))
-        # The workers running chunks were terminated and reaped.
-        self.assertEqual(children(), [])
-        self.assertEqual(pool.props.n_running, 0)
+        assert_cancelled_and_reaped(self, pool, outcome)
         counts, _ = read_log(self.scratch.log, 300)
         self.assertLessEqual(max(counts), 1)
         self.assertEqual(counts[299], 0)

@@ -7,6 +7,8 @@
 #  - Amor.map(func, iterable, *, workers=None, chunk_size=None,
 #             cancellable=None, executor=None) -> list
 #  - Amor.optimize(func, iterable, *, optimizer=None) -> Amor.Result
+#  - Amor.ProcessPool.new_forked(func, n_workers=0): a process pool whose
+#    workers are forks of this interpreter that run func
 #
 # and makes the work callbacks of Amor.Executor.run, run_with_plan and
 # run_async receive their user data exactly like those of
@@ -14,9 +16,12 @@
 # is given, func(index, user_data) when it is.
 
 import json
+import os
 import re
 import reprlib
+import sys
 import threading
+import traceback
 
 from gi.module import get_introspection_module
 from gi.overrides import override
@@ -93,6 +98,87 @@ class Executor(Amor.Executor):
 
 Executor = override(Executor)
 __all__.append('Executor')
+
+
+def _serve_forked(func, fd, close_fds):
+    """The life of a forked worker: serve the pool on @fd with @func, then
+    end the process without running anything of the parent's (atexit
+    handlers, finalisers, buffered output)."""
+    status = 70
+    try:
+        for other in close_fds:
+            try:
+                os.close(other)
+            except OSError:
+                pass
+        os.dup2(fd, 0)
+        os.dup2(fd, 1)
+        if fd > 1:
+            os.close(fd)
+        Amor.worker_serve(func)
+        status = 0
+    except BaseException:
+        try:
+            traceback.print_exc()
+        except BaseException:
+            pass
+    finally:
+        os._exit(status)
+
+
+def _fork_spawner(func):
+    """An Amor.SpawnFunc that forks this interpreter into a worker of
+    @func."""
+    if not callable(func):
+        raise TypeError('func must be callable, not %s' % type(func).__name__)
+
+    def spawn(fd, close_fds, *ignored):
+        # What this process has buffered must not be written twice.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (AttributeError, ValueError, OSError):
+                pass
+        pid = os.fork()
+        if pid == 0:
+            _serve_forked(func, fd, close_fds)
+        return pid
+    return spawn
+
+
+class ProcessPool(Amor.ProcessPool):
+    """Runs a map over the items of a :class:`GLib.Variant` array on worker
+    processes: see :class:`Amor.ProcessPool`.
+
+    :meth:`new_forked` starts the workers by forking this interpreter, as
+    ``multiprocessing`` does on Linux, so that they start in a millisecond
+    or two and run a function of this program; :meth:`new` starts them
+    from a command line (``[sys.executable, 'worker.py']``).
+    """
+
+    @classmethod
+    def new_forked(cls, func, n_workers=0):
+        """A pool whose workers are forks of this process, each calling
+        ``func(item)`` (a :class:`GLib.Variant`) and returning a
+        :class:`GLib.Variant`, as with :func:`Amor.worker_serve`.
+
+        :meth:`map` times a few items in this process, keeping their
+        results, and runs the whole map here when workers cannot pay for
+        themselves; otherwise it forks the workers the plan needs.
+
+        A fork copies the calling thread only: a lock that another thread
+        of this process holds at the fork stays locked in the worker. Use
+        it when ``func`` needs nothing that threads of this process may be
+        holding (pure-Python computation, its own files); otherwise start
+        the workers from a command line with :meth:`new`."""
+        pool = cls.new_with_spawn_func(n_workers, _fork_spawner(func))
+        # Sampling, and maps too small for workers, run here.
+        pool.set_local_func(func)
+        return pool
+
+
+ProcessPool = override(ProcessPool)
+__all__.append('ProcessPool')
 
 
 def _materialise(iterable):

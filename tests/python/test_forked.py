@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+# Python (PyGObject) tests of Amor.ProcessPool.new_forked(): workers that
+# are forks of the test process, and a local function that samples and
+# runs serial maps in the calling process.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# What they check is what the pool promises: results in order, each item
+# processed exactly once (sampled items in this process, the rest in the
+# forks), serial maps run here with no worker, errors surfacing as GLib.Error
+# with the item, a crashed fork's chunk retried, cancellation leaving no
+# zombie and no descriptor behind; never how fast it went. A custom
+# Amor.System of two CPUs makes the plans the same on any machine.
+
+import os
+import signal
+import tempfile
+import time
+import unittest
+
+import amortap
+
+Amor = amortap.import_amor()
+from gi.repository import GLib  # noqa: E402
+from poolutil import (assert_cancelled_and_reaped, assert_work_failed_at,  # noqa: E402
+                      children, items, map_async, two_cpus, two_worker_plan)
+
+
+def open_sockets():
+    """The socket descriptors of this process (a pool's ends of its
+    workers' sockets are the only sockets of the tests)."""
+    found = []
+    for fd in os.listdir('/proc/self/fd'):
+        try:
+            if os.readlink('/proc/self/fd/' + fd).startswith('socket:'):
+                found.append(int(fd))
+        except OSError:
+            pass
+    return sorted(found)
+
+
+class Work:
+    """The work of the tests: v -> v * v + 1, logging "PID VALUE" per item
+    (an O_APPEND file, shared by the forks), and misbehaving on request."""
+
+    def __init__(self, scratch, sleep=0.0, raise_at=None, crash_at=None):
+        self.log_path = os.path.join(scratch, 'log')
+        self.marker = os.path.join(scratch, 'marker')
+        self.log = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.sleep = sleep
+        self.raise_at = raise_at
+        self.crash_at = crash_at
+        self.parent = os.getpid()
+
+    def __call__(self, item):
+        value = item.get_uint64()
+        if (value == self.crash_at and os.getpid() != self.parent and
+                not os.path.exists(self.marker)):
+            with open(self.marker, 'w') as marker:
+                marker.write('crashed\n')
+            os.kill(os.getpid(), signal.SIGKILL)
+        os.write(self.log, b'%d %d\n' % (os.getpid(), value))
+        if self.sleep:
+            time.sleep(self.sleep)
+        if value == self.raise_at:
+            raise ValueError('cannot square %d' % value)
+        return GLib.Variant('t', value * value + 1)
+
+    def close(self):
+        if self.log is not None:
+            os.close(self.log)
+            self.log = None
+
+    def counts(self, n):
+        counts = [0] * n
+        pids = [None] * n
+        with open(self.log_path) as log:
+            for line in log:
+                pid, value = (int(x) for x in line.split())
+                counts[value] += 1
+                pids[value] = pid
+        return counts, pids
+
+
+class ForkedPoolTest(unittest.TestCase):
+    def setUp(self):
+        self.scratch = tempfile.TemporaryDirectory(prefix='amor-forked-')
+        self.sockets = open_sockets()
+
+    def tearDown(self):
+        self.scratch.cleanup()
+
+    def new_pool(self, **options):
+        work = Work(self.scratch.name, **options)
+        self.addCleanup(work.close)
+        pool = Amor.ProcessPool.new_forked(work, 0)
+        self.system = two_cpus()
+        pool.props.system = self.system
+        return pool, work
+
+    def set_plan(self, pool, chunk_size):
+        self.plan = two_worker_plan(chunk_size)
+        pool.props.plan = self.plan
+
+    def assert_results(self, results, n):
+        self.assertEqual(results.get_type_string(), 'av')
+        self.assertEqual(results.unpack(), [v * v + 1 for v in range(n)])
+
+    def test_plan_runs_on_forks(self):
+        pool, work = self.new_pool()
+        self.assertFalse(pool.props.argv)
+        self.set_plan(pool, 3)
+        self.assert_results(pool.map(items(40), None), 40)
+        counts, pids = work.counts(40)
+        self.assertEqual(counts, [1] * 40)
+        kept = {pid for pid, state in children()}
+        self.assertEqual(len(kept), 2)
+        self.assertEqual(pool.props.n_running, 2)
+        self.assertEqual(set(pids), kept, 'every item ran in a fork')
+        self.assertGreater(pool.props.spawn_cost, 0.0)
+        pool.shutdown()
+        self.assertEqual(children(), [])
+
+    def test_serial_plan_runs_here(self):
+        # A minimum speedup above what 2 CPUs give: the plan is serial
+        # whatever the items took.
+        pool, work = self.new_pool()
+        pool.props.min_speedup = 2.5
+        results = pool.map(items(200), None)
+        self.assert_results(results, 200)
+        plan = pool.props.result
+        self.assertEqual(plan.props.schedule, Amor.Schedule.SERIAL)
+        self.assertGreater(plan.props.n_samples, 0)
+        counts, pids = work.counts(200)
+        self.assertEqual(counts, [1] * 200, 'sampled items included')
+        self.assertEqual(set(pids), {os.getpid()})
+        self.assertEqual(pool.props.n_running, 0)
+        self.assertEqual(children(), [])
+
+    def test_sampled_here_rest_on_forks(self):
+        # Items of at least 20 ms (a sleep is never shorter): 40 of them are
+        # 0.8 s of work, which two CPUs split.
+        pool, work = self.new_pool(sleep=0.02)
+        results = pool.map(items(40), None)
+        self.assert_results(results, 40)
+        plan = pool.props.result
+        self.assertEqual(plan.props.n_workers, 2, plan.explain())
+        counts, pids = work.counts(40)
+        self.assertEqual(counts, [1] * 40)
+        here = [i for i in range(40) if pids[i] == os.getpid()]
+        self.assertEqual(len(here), plan.props.n_samples)
+        self.assertEqual(len(set(pids) - {os.getpid()}), 2)
+        self.assertIn('serialisation', ' '.join(plan.props.constraints))
+        pool.shutdown()
+        self.assertEqual(children(), [])
+
+    def test_exception_in_fork(self):
+        pool, work = self.new_pool(raise_at=7)
+        self.set_plan(pool, 3)
+        assert_work_failed_at(self, pool, 20, 7)
+        self.assert_results(pool.map(items(7), None), 7)
+        pool.shutdown()
+
+    def test_exception_while_sampling_here(self):
+        pool, work = self.new_pool(raise_at=3)
+        assert_work_failed_at(self, pool, 4, 3)
+        self.assertEqual(children(), [])
+        # The pool is usable again.
+        self.assert_results(pool.map(items(3), None), 3)
+
+    def test_crashed_fork_is_retried(self):
+        pool, work = self.new_pool(crash_at=5)
+        self.set_plan(pool, 3)
+        self.assert_results(pool.map(items(18), None), 18)
+        self.assertTrue(os.path.exists(work.marker))
+        counts, _ = work.counts(18)
+        self.assertEqual(counts[5], 1)
+        for i in range(18):
+            if i not in (3, 4, 5):
+                self.assertEqual(counts[i], 1, 'item %d' % i)
+        self.assertFalse([c for c in children() if c[1] == 'Z'])
+        pool.shutdown()
+        self.assertEqual(children(), [])
+
+    def test_failing_spawn_function(self):
+        def spawn(fd, close_fds, *user_data):
+            raise OSError('no fork today')
+        pool = Amor.ProcessPool.new_with_spawn_func(0, spawn)
+        self.set_plan(pool, 3)
+        with self.assertRaises(GLib.Error) as cm:
+            pool.map(items(10), None)
+        self.assertIn('Could not start a worker (spawn function)',
+                      cm.exception.message)
+        self.assertEqual(children(), [])
+
+    def test_cancel_leaves_no_zombie_nor_fd(self):
+        pool, work = self.new_pool(sleep=0.02)
+        self.set_plan(pool, 1)
+        # map_async never runs the work here.
+        outcome = map_async(pool, 300, cancel_after_ms=300)
+
+        assert_cancelled_and_reaped(self, pool, outcome)
+        counts, pids = work.counts(300)
+        self.assertLessEqual(max(counts), 1)
+        self.assertEqual(counts[299], 0)
+        self.assertNotIn(os.getpid(), pids)
+        self.assertEqual(open_sockets(), self.sockets)
+
+    def test_shutdown_leaves_no_fd(self):
+        pool, work = self.new_pool()
+        self.set_plan(pool, 2)
+        self.assert_results(pool.map(items(30), None), 30)
+        self.assertNotEqual(open_sockets(), self.sockets)
+        pool.shutdown()
+        self.assertEqual(children(), [])
+        self.assertEqual(open_sockets(), self.sockets)
+
+
+if __name__ == '__main__':
+    amortap.main()
