@@ -38,7 +38,9 @@ fi
 mkdir -p "$out"
 GI_TYPELIB_PATH="$builddir/amorsize${GI_TYPELIB_PATH:+:$GI_TYPELIB_PATH}"
 LD_LIBRARY_PATH="$builddir/amorsize${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export GI_TYPELIB_PATH LD_LIBRARY_PATH
+# The Python override of this tree (Amor.ProcessPool.new_forked()).
+PYTHONPATH="$srcdir/bindings/python${PYTHONPATH:+:$PYTHONPATH}"
+export GI_TYPELIB_PATH LD_LIBRARY_PATH PYTHONPATH
 
 run_wire () {
   cc -O2 -o "$out/bench-wire" "$here/bench-wire.c" $(pkg-config --cflags --libs json-glib-1.0)
