@@ -147,6 +147,11 @@ AMOR_AVAILABLE_IN_ALL
 void                 amor_process_pool_set_hello_timeout         (AmorProcessPool     *self,
                                                                   double               seconds);
 AMOR_AVAILABLE_IN_ALL
+const GVariantType  *amor_process_pool_get_result_type           (AmorProcessPool     *self);
+AMOR_AVAILABLE_IN_ALL
+void                 amor_process_pool_set_result_type           (AmorProcessPool     *self,
+                                                                  const GVariantType  *result_type);
+AMOR_AVAILABLE_IN_ALL
 AmorResult          *amor_process_pool_get_plan                  (AmorProcessPool     *self);
 AMOR_AVAILABLE_IN_ALL
 void                 amor_process_pool_set_plan                  (AmorProcessPool     *self,

@@ -1335,6 +1335,81 @@ test_local_func_serial (Fixture       *f,
   close (spawn.log_fd);
 }
 
+/* With a result type, the results come as an array of it; a result of
+ * another type fails the map, naming the item, and the pool goes on. */
+static void
+test_result_type (void)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (0, NULL);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  const guint64 *values;
+  gsize n = 0;
+
+  set_hand_plan (pool, 2, 3, AMOR_SCHEDULE_FIXED);
+  amor_process_pool_set_result_type (pool, G_VARIANT_TYPE_UINT64);
+  g_assert_true (g_variant_type_equal (amor_process_pool_get_result_type (pool),
+                                       G_VARIANT_TYPE_UINT64));
+
+  results = map_sync (pool, items_range (20), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_type_string (results), ==, "at");
+  values = g_variant_get_fixed_array (results, &n, sizeof (guint64));
+  g_assert_cmpuint (n, ==, 20);
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpuint (values[i], ==, value_of (i));
+  g_clear_pointer (&results, g_variant_unref);
+
+  /* The workers answer "t": a map expecting "s" fails at its first item
+   * answered, and the pool still works. */
+  amor_process_pool_set_result_type (pool, G_VARIANT_TYPE_STRING);
+  results = map_sync (pool, items_range (20), &error);
+  g_assert_null (results);
+  g_assert_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA);
+  g_assert_true (g_str_has_prefix (error->message, "Item "));
+  g_assert_nonnull (strstr (error->message, "the result is of type 't', not the pool's "
+                                            "result type 's'"));
+  g_clear_error (&error);
+
+  amor_process_pool_set_result_type (pool, NULL);
+  results = map_sync (pool, items_range (20), &error);
+  g_assert_no_error (error);
+  assert_results (results, 20);
+  amor_process_pool_shutdown (pool);
+}
+
+/* The same, for results made by the local function. */
+static void
+test_result_type_local (void)
+{
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(AmorSystem) system = amor_system_new_custom (2, 2, 8u << 30, 0.0, 0.0);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  spawn.log_fd = -1;
+  pool = make_fork_pool (&spawn);
+  amor_process_pool_set_system (pool, system);
+  amor_process_pool_set_min_speedup (pool, 2.5);
+  amor_process_pool_set_local_func (pool, fork_square, &spawn, NULL);
+
+  amor_process_pool_set_result_type (pool, G_VARIANT_TYPE_UINT64);
+  results = map_sync (pool, items_range (10), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_type_string (results), ==, "at");
+  g_assert_cmpuint (g_variant_n_children (results), ==, 10);
+  g_clear_pointer (&results, g_variant_unref);
+
+  amor_process_pool_set_result_type (pool, G_VARIANT_TYPE_DOUBLE);
+  results = map_sync (pool, items_range (10), &error);
+  g_assert_null (results);
+  g_assert_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA);
+  g_assert_true (g_str_has_prefix (error->message, "Item "));
+  g_assert_nonnull (strstr (error->message, "not the pool's result type 'd'"));
+  g_assert_cmpuint (spawn.calls, ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1371,6 +1446,8 @@ main (int   argc,
   g_test_add ("/process-pool/no-leaks", Fixture, NULL, fixture_setup, test_no_leaks, fixture_teardown);
   g_test_add ("/process-pool/spawn-func/map", Fixture, NULL, fixture_setup, test_spawn_func, fixture_teardown);
   g_test_add_func ("/process-pool/spawn-func/fails", test_spawn_func_fails);
+  g_test_add_func ("/process-pool/result-type/workers", test_result_type);
+  g_test_add_func ("/process-pool/result-type/local", test_result_type_local);
   g_test_add ("/process-pool/local-func/serial", Fixture, NULL, fixture_setup, test_local_func_serial, fixture_teardown);
 
   return g_test_run ();

@@ -49,6 +49,7 @@ sys.path.insert(0, HERE)
 import pywork  # noqa: E402
 
 WORKER = [sys.executable, os.path.join(HERE, 'worker.py')]
+INT64 = GLib.VariantType('x')
 MS = 1e-3
 US = 1e-6
 # Items per workload: 1 s of work at 1 ms each. (--quick: a quarter.)
@@ -200,8 +201,13 @@ class Amorsize(Contender):
 
     def new_pool(self):
         if self.forked:
-            return Amor.ProcessPool.new_forked(amor_work, 0)
-        return Amor.ProcessPool.new(WORKER, 0)
+            pool = Amor.ProcessPool.new_forked(amor_work, 0)
+        else:
+            pool = Amor.ProcessPool.new(WORKER, 0)
+        # Results as an "ax": map_values() turns it into a list from its
+        # bytes (the items too go from the list to an "ad" that way).
+        pool.props.result_type = INT64
+        return pool
 
     def start(self):
         if not self.cold:
@@ -216,7 +222,7 @@ class Amorsize(Contender):
 
     def run(self, works, variant):
         pool = self.new_pool() if self.cold else self.warm
-        results = pool.map(variant, None)
+        results = pool.map_values(works, 'd')
         self.after = pool if self.cold else None
         plan = pool.props.result
         self.plans.append({
@@ -225,7 +231,7 @@ class Amorsize(Contender):
             'spawn': pool.props.spawn_cost, 'dispatch': pool.props.dispatch_cost,
             'serialization': pool.props.serialization_cost,
         })
-        return [r for r in results.unpack()]
+        return results
 
     def cleanup(self):
         pool = getattr(self, 'after', None)

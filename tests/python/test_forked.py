@@ -154,6 +154,26 @@ class ForkedPoolTest(unittest.TestCase):
         pool.shutdown()
         self.assertEqual(children(), [])
 
+    def test_map_values(self):
+        pool, work = self.new_pool()
+        self.set_plan(pool, 3)
+        expected = [v * v + 1 for v in range(30)]
+        # Results boxed in an "av", unpacked.
+        self.assertEqual(pool.map_values(range(30), 't'), expected)
+        # An "at" of results, read from its bytes.
+        pool.props.result_type = GLib.VariantType('t')
+        self.assertEqual(pool.map_values(list(range(30)), 't'), expected)
+        self.assertEqual(pool.map_values([], 't'), [])
+        counts, _ = work.counts(30)
+        self.assertEqual(counts, [2] * 30)
+        # A result of another type fails the map.
+        pool.props.result_type = GLib.VariantType('d')
+        with self.assertRaises(GLib.Error) as cm:
+            pool.map_values(range(30), 't')
+        self.assertEqual(cm.exception.code, Amor.Error.INVALID_DATA)
+        self.assertTrue(cm.exception.message.startswith('Item '))
+        pool.shutdown()
+
     def test_exception_in_fork(self):
         pool, work = self.new_pool(raise_at=7)
         self.set_plan(pool, 3)
