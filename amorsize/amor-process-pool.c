@@ -179,7 +179,7 @@ struct _AmorProcessPool
   AmorSpawnFunc  spawn_func;
   gpointer       spawn_data;
   GDestroyNotify spawn_notify;
-  AmorWorkerFunc local_func;
+  AmorWorkerChunkFunc local_func;
   gpointer       local_data;
   GDestroyNotify local_notify;
   guint        n_workers;
@@ -2365,47 +2365,86 @@ local_start_clear (LocalStart *local)
   g_clear_object (&local->plan);
 }
 
-/* Runs item @index with the local function. */
+/* Runs the @n items @indices with the local function, in one call. FALSE
+ * with @error, prefixed with the failing item's index when @prefix. */
 static gboolean
-local_run_item (LocalStart  *local,
-                guint64      index,
-                GError     **error)
+local_run_items (LocalStart     *local,
+                 const guint64  *indices,
+                 gsize           n,
+                 gboolean        prefix,
+                 GError        **error)
 {
   AmorProcessPool *self = local->self;
-  g_autoptr(GVariant) child = g_variant_get_child_value (local->items, index);
-  g_autoptr(GVariant) item = local->boxed ? g_variant_get_variant (child) : g_variant_ref (child);
+  g_autofree GVariant **values = g_new (GVariant *, MAX (n, 1));
+  g_autoptr(GVariant) items = NULL;
+  g_autoptr(GVariant) results = NULL;
   GError *local_error = NULL;
-  GVariant *result;
-  gboolean ok;
+  gsize n_results;
+  gboolean boxed;
 
-  result = self->local_func (item, self->local_data, &local_error);
-  if (result == NULL)
+  for (gsize i = 0; i < n; i++)
     {
+      GVariant *child = g_variant_get_child_value (local->items, indices[i]);
+
+      values[i] = local->boxed ? g_variant_get_variant (child) : g_variant_ref (child);
+      g_variant_unref (child);
+    }
+  items = amor_wire_items_array (values, n);
+  for (gsize i = 0; i < n; i++)
+    g_variant_unref (values[i]);
+
+  results = self->local_func (items, self->local_data, &local_error);
+  if (results != NULL)
+    g_variant_take_ref (results);
+  n_results = results != NULL && g_variant_is_of_type (results, G_VARIANT_TYPE_ARRAY)
+              ? g_variant_n_children (results) : 0;
+
+  if (n_results != n)
+    {
+      gsize failed = MIN (n_results, n - 1);
+
       if (local_error == NULL)
-        g_set_error_literal (&local_error, AMOR_ERROR, AMOR_ERROR_WORK_FAILED,
-                             "the work callback returned NULL without setting an error");
+        g_set_error (&local_error, AMOR_ERROR, AMOR_ERROR_WORK_FAILED,
+                     n_results > n ? "the work callback returned %" G_GSIZE_FORMAT
+                                     " results for %" G_GSIZE_FORMAT " items"
+                                   : "the work callback stopped at this item without "
+                                     "setting an error (%" G_GSIZE_FORMAT " of %"
+                                     G_GSIZE_FORMAT " results)",
+                     n_results, n);
+      if (prefix)
+        g_prefix_error (&local_error, "Item %" G_GUINT64_FORMAT ": ", indices[failed]);
       g_propagate_error (error, local_error);
       return FALSE;
     }
   if (local_error != NULL)
     {
-      g_warning ("The work callback returned a result but set an error "
+      g_warning ("The work callback returned results but set an error "
                  "(%s); the error is ignored", local_error->message);
       g_clear_error (&local_error);
     }
 
-  g_variant_take_ref (result);
-  ok = pool_keep_result (self, &local->results[index], result, FALSE, error);
-  g_variant_unref (result);
-  return ok;
+  boxed = g_variant_is_of_type (results, G_VARIANT_TYPE ("av"));
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) result = g_variant_get_child_value (results, i);
+
+      if (!pool_keep_result (self, &local->results[indices[i]], result, boxed, error))
+        {
+          if (prefix)
+            g_prefix_error (error, "Item %" G_GUINT64_FORMAT ": ", indices[i]);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
+/* The sampler's work: one item, whose error the sampler prefixes. */
 static gboolean
 local_sample_cb (guint64   index,
                  gpointer  user_data,
                  GError  **error)
 {
-  return local_run_item (user_data, index, error);
+  return local_run_items (user_data, &index, 1, FALSE, error);
 }
 
 /* Samples @local's items in this process and plans the map. A serial plan
@@ -2437,20 +2476,29 @@ local_sample_and_plan (LocalStart    *local,
     return TRUE;
 
   /* Serial: no worker could pay for itself. The rest runs here, with no
-   * serialisation at all. */
+   * serialisation, in chunks of the base size (the map can be cancelled
+   * between two). */
   g_debug ("process pool: %" G_GUINT64_FORMAT " items in the calling process", n);
-  for (guint64 i = 0; i < n; i++)
-    {
-      if (local->results[i] != NULL)
-        continue;
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return FALSE;
-      if (!local_run_item (local, i, error))
-        {
-          g_prefix_error (error, "Item %" G_GUINT64_FORMAT ": ", i);
+  {
+    guint64 size = CLAMP (amor_result_get_base_chunk_size (local->plan), 1, MAX (n, 1));
+    g_autofree guint64 *batch = g_new (guint64, size);
+    guint64 next = 0;
+
+    while (next < n)
+      {
+        gsize count = 0;
+
+        for (; next < n && count < size; next++)
+          if (local->results[next] == NULL)
+            batch[count++] = next;
+        if (count == 0)
+          break;
+        if (g_cancellable_set_error_if_cancelled (cancellable, error))
           return FALSE;
-        }
-    }
+        if (!local_run_items (local, batch, count, TRUE, error))
+          return FALSE;
+      }
+  }
 
   *results = pool_results_array (self, local->results, n);
   return TRUE;
@@ -2467,7 +2515,7 @@ static void pool_map_start (AmorProcessPool     *self,
  * amor_process_pool_set_local_func:
  * @self: an #AmorProcessPool
  * @func: (scope notified) (closure user_data) (destroy notify) (nullable):
- *   the work of one item, as the workers do it, or %NULL
+ *   the work of a chunk of items, as the workers do it, or %NULL
  * @user_data: data for @func
  * @notify: (nullable): frees @user_data when @func is replaced or the pool
  *   is finalized
@@ -2485,8 +2533,10 @@ static void pool_map_start (AmorProcessPool     *self,
  * does not use the local function: it never runs work on the calling
  * thread, whose main context must keep running.
  *
- * @func must do what the workers' callback does: the results of the two
- * are mixed in one map. [ctor@Amor.ProcessPool.new_with_spawn_func] pools
+ * @func is called as an [callback@Amor.WorkerChunkFunc]: once per sampled
+ * item (with an array of one item, timed), then with the rest of a serial
+ * map in chunks of the plan's base size. It must do what the workers'
+ * callback does: the results of the two are mixed in one map. [ctor@Amor.ProcessPool.new_with_spawn_func] pools
  * that fork the calling process have it at hand; the Python override's
  * `Amor.ProcessPool.new_forked()` sets it.
  *
@@ -2495,8 +2545,8 @@ static void pool_map_start (AmorProcessPool     *self,
  * Since: 0.1
  */
 void
-amor_process_pool_set_local_func (AmorProcessPool *self,
-                                  AmorWorkerFunc   func,
+amor_process_pool_set_local_func (AmorProcessPool     *self,
+                                  AmorWorkerChunkFunc  func,
                                   gpointer         user_data,
                                   GDestroyNotify   notify)
 {

@@ -89,7 +89,7 @@ AmorProcessPool     *amor_process_pool_new_with_spawn_func       (guint         
                                                                   GDestroyNotify       notify);
 AMOR_AVAILABLE_IN_ALL
 void                 amor_process_pool_set_local_func            (AmorProcessPool     *self,
-                                                                  AmorWorkerFunc       func,
+                                                                  AmorWorkerChunkFunc  func,
                                                                   gpointer             user_data,
                                                                   GDestroyNotify       notify);
 AMOR_AVAILABLE_IN_ALL

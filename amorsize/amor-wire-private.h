@@ -70,6 +70,12 @@ GVariant           *amor_wire_body_decode   (guint8         type,
                                              GBytes        *body,
                                              GError       **error);
 
+/* @values (n of them, not consumed) as an array of their type when they
+ * all have the same one, else boxed in an "av": how a chunk function sees
+ * the items of a chunk. Returns a new, non-floating GVariant. */
+GVariant           *amor_wire_items_array   (GVariant     **values,
+                                             gsize          n);
+
 /* Messages. Every constructor returns a new, non-floating GVariant. */
 GVariant           *amor_wire_hello_new     (void);
 gboolean            amor_wire_hello_check   (GVariant      *hello,

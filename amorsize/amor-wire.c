@@ -480,3 +480,25 @@ amor_wire_write_frame_fd (int        fd,
 
   return TRUE;
 }
+
+GVariant *
+amor_wire_items_array (GVariant **values,
+                       gsize      n)
+{
+  const GVariantType *type = n > 0 ? g_variant_get_type (values[0]) : G_VARIANT_TYPE_VARIANT;
+  g_autofree GVariant **boxed = NULL;
+  GVariant *array;
+
+  for (gsize i = 1; i < n && type != NULL; i++)
+    if (!g_variant_type_equal (type, g_variant_get_type (values[i])))
+      type = NULL;
+
+  if (type != NULL && n > 0)
+    return g_variant_ref_sink (g_variant_new_array (type, values, n));
+
+  boxed = g_new (GVariant *, MAX (n, 1));
+  for (gsize i = 0; i < n; i++)
+    boxed[i] = g_variant_new_variant (values[i]);
+  array = g_variant_new_array (G_VARIANT_TYPE_VARIANT, boxed, n);
+  return g_variant_ref_sink (array);
+}

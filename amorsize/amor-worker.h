@@ -43,9 +43,40 @@ typedef GVariant *(*AmorWorkerFunc) (GVariant  *item,
                                      gpointer   user_data,
                                      GError   **error);
 
+/**
+ * AmorWorkerChunkFunc:
+ * @items: the items of a chunk: an array of their type when they all have
+ *   the same (`ad`, `a(si)`…), else an `av`
+ * @user_data: the data passed along with the callback
+ * @error: return location for a #GError
+ *
+ * The work of a chunk of items in a worker process of an
+ * [class@Amor.ProcessPool] (see [func@Amor.worker_serve_chunks]): maps
+ * every item of @items, in order, to its result.
+ *
+ * The results are an array of any type (`ax`, `av`, `a(sd)`…) with one
+ * result per item. When item k fails, return the results of the items
+ * before it — an array of k results — with @error set (or not: a Python
+ * exception cannot set it); the pool's map then fails with that error,
+ * its message prefixed with the item's index. %NULL fails the map on the
+ * chunk's first item. A floating result is sunk.
+ *
+ * Returns: (transfer full) (nullable): the results, or fewer of them and
+ *   @error set
+ *
+ * Since: 0.1
+ */
+typedef GVariant *(*AmorWorkerChunkFunc) (GVariant  *items,
+                                          gpointer   user_data,
+                                          GError   **error);
+
 AMOR_AVAILABLE_IN_ALL
-gboolean amor_worker_serve (AmorWorkerFunc   func,
-                            gpointer         user_data,
-                            GError         **error);
+gboolean amor_worker_serve        (AmorWorkerFunc        func,
+                                   gpointer              user_data,
+                                   GError              **error);
+AMOR_AVAILABLE_IN_ALL
+gboolean amor_worker_serve_chunks (AmorWorkerChunkFunc   func,
+                                   gpointer              user_data,
+                                   GError              **error);
 
 G_END_DECLS

@@ -384,11 +384,13 @@ test_wire_body (void)
 
 /* Maps */
 
+/* The tests given data run twice: with workers that serve an item at a
+ * time (data NULL) and a chunk at a time ("--chunks"). */
 static void
 test_map_sampled (Fixture       *f,
                   gconstpointer  data)
 {
-  g_autoptr(AmorProcessPool) pool = make_pool (0, "--log", f->log, NULL);
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--log", f->log, data, NULL);
   g_autoptr(GVariant) results = NULL;
   g_autoptr(GError) error = NULL;
   AmorResult *plan;
@@ -659,9 +661,10 @@ test_map_async (Fixture       *f,
 /* Failures */
 
 static void
-test_error_in_callback (void)
+test_error_in_callback (gconstpointer data)
 {
-  g_autoptr(AmorProcessPool) pool = make_pool (0, "--fail-at", "13", "--null-at", "17", NULL);
+  g_autoptr(AmorProcessPool) pool = make_pool (0, "--fail-at", "13", "--null-at", "17",
+                                               data, NULL);
   g_autoptr(GVariant) results = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -1185,6 +1188,26 @@ fork_square (GVariant  *item,
   return g_variant_new_uint64 (value_of (v));
 }
 
+/* The same work, a chunk at a time: the local function. */
+static GVariant *
+fork_square_chunk (GVariant  *items,
+                   gpointer   user_data,
+                   GError   **error)
+{
+  gsize n = g_variant_n_children (items);
+  g_autofree guint64 *values = g_new (guint64, MAX (n, 1));
+
+  g_assert_cmpstr (g_variant_get_type_string (items), ==, "at");
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) item = g_variant_get_child_value (items, i);
+      g_autoptr(GVariant) result = fork_square (item, user_data, error);
+
+      values[i] = g_variant_get_uint64 (result);
+    }
+  return g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, values, n, sizeof (guint64));
+}
+
 static GPid
 fork_spawn (int          fd,
             const int   *close_fds,
@@ -1317,7 +1340,7 @@ test_local_func_serial (Fixture       *f,
   pool = make_fork_pool (&spawn);
   amor_process_pool_set_system (pool, system);
   amor_process_pool_set_min_speedup (pool, 2.5);
-  amor_process_pool_set_local_func (pool, fork_square, &spawn, NULL);
+  amor_process_pool_set_local_func (pool, fork_square_chunk, &spawn, NULL);
 
   results = map_sync (pool, items_range (100), &error);
   g_assert_no_error (error);
@@ -1392,7 +1415,7 @@ test_result_type_local (void)
   pool = make_fork_pool (&spawn);
   amor_process_pool_set_system (pool, system);
   amor_process_pool_set_min_speedup (pool, 2.5);
-  amor_process_pool_set_local_func (pool, fork_square, &spawn, NULL);
+  amor_process_pool_set_local_func (pool, fork_square_chunk, &spawn, NULL);
 
   amor_process_pool_set_result_type (pool, G_VARIANT_TYPE_UINT64);
   results = map_sync (pool, items_range (10), &error);
@@ -1420,6 +1443,7 @@ main (int   argc,
   g_test_add_func ("/process-pool/wire/body", test_wire_body);
   g_test_add_func ("/process-pool/properties", test_properties);
   g_test_add ("/process-pool/map/sampled", Fixture, NULL, fixture_setup, test_map_sampled, fixture_teardown);
+  g_test_add ("/process-pool/map/sampled-chunks", Fixture, "--chunks", fixture_setup, test_map_sampled, fixture_teardown);
   g_test_add ("/process-pool/map/fixed-plan", Fixture, NULL, fixture_setup, test_map_fixed_plan, fixture_teardown);
   g_test_add ("/process-pool/map/reuses-workers", Fixture, NULL, fixture_setup, test_map_reuses_workers, fixture_teardown);
   g_test_add ("/process-pool/map/serial-plan", Fixture, NULL, fixture_setup, test_serial_plan_one_worker, fixture_teardown);
@@ -1427,7 +1451,8 @@ main (int   argc,
   g_test_add_func ("/process-pool/map/no-items", test_map_no_items_starts_nothing);
   g_test_add ("/process-pool/map/tiny-serial", Fixture, NULL, fixture_setup, test_tiny_items_serial, fixture_teardown);
   g_test_add ("/process-pool/map/async", Fixture, NULL, fixture_setup, test_map_async, fixture_teardown);
-  g_test_add_func ("/process-pool/error/callback", test_error_in_callback);
+  g_test_add_data_func ("/process-pool/error/callback", NULL, test_error_in_callback);
+  g_test_add_data_func ("/process-pool/error/callback-chunks", "--chunks", test_error_in_callback);
   g_test_add_func ("/process-pool/error/sampling", test_error_in_sampling);
   g_test_add ("/process-pool/crash/retried", Fixture, NULL, fixture_setup, test_crash_retried, fixture_teardown);
   g_test_add ("/process-pool/crash/queued-chunk", Fixture, NULL, fixture_setup, test_crash_with_queued_chunk, fixture_teardown);

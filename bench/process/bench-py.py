@@ -183,15 +183,6 @@ class Ppe(Contender):
             self.after = None
 
 
-_new_int64 = GLib.Variant.new_int64
-_item = pywork.item
-
-
-def amor_work(item):
-    """The work of the forked amorsize workers: that of worker.py."""
-    return _new_int64(_item(item.get_double()))
-
-
 class Amorsize(Contender):
     def __init__(self, name, n_cpus, cold, forked):
         super().__init__(name, n_cpus)
@@ -200,12 +191,12 @@ class Amorsize(Contender):
         self.plans = []
 
     def new_pool(self):
+        # The work on Python values, a chunk at a time; results as an "ax",
+        # which map_values() turns into a list from its bytes (and the items
+        # go from the list to an "ad" that way).
         if self.forked:
-            pool = Amor.ProcessPool.new_forked(amor_work, 0)
-        else:
-            pool = Amor.ProcessPool.new(WORKER, 0)
-        # Results as an "ax": map_values() turns it into a list from its
-        # bytes (the items too go from the list to an "ad" that way).
+            return Amor.ProcessPool.new_forked_values(pywork.item, 'x')
+        pool = Amor.ProcessPool.new(WORKER, 0)
         pool.props.result_type = INT64
         return pool
 

@@ -75,6 +75,28 @@ class ProcessPoolTest(unittest.TestCase):
         pool.shutdown()
         self.assertEqual(pool.props.n_running, 0)
 
+    def test_values_worker(self):
+        # Amor.worker_serve_values(): a chunk at a time, on Python values.
+        pool = make_pool('--values', '--log', self.scratch.log)
+        self.plan = two_worker_plan(4)
+        pool.props.plan = self.plan
+        self.assert_results(pool.map(items(50), None), 50)
+        counts, _ = read_log(self.scratch.log, 50)
+        self.assertEqual(counts, [1] * 50)
+        self.assertEqual(pool.props.n_running, 2)
+        pool.props.result_type = GLib.VariantType('t')
+        self.assertEqual(pool.map_values(range(50), 't'),
+                         [v * v + 1 for v in range(50)])
+        pool.shutdown()
+
+    def test_values_worker_exception(self):
+        pool = make_pool('--values', '--raise-at', '7')
+        self.plan = two_worker_plan(3)
+        pool.props.plan = self.plan
+        assert_work_failed_at(self, pool, 20, 7)
+        self.assert_results(pool.map(items(7), None), 7)
+        pool.shutdown()
+
     def test_map_on_two_workers(self):
         pool = make_pool('--log', self.scratch.log)
         plan = two_worker_plan(3)

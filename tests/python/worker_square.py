@@ -12,6 +12,8 @@
 #   --crash-at V       die (SIGKILL) on V once: if --marker FILE does not
 #   --marker FILE      exist yet (it is created first)
 #   --garbage-at V     write garbage into the pool's pipe before answering
+#   --values           serve with Amor.worker_serve_values(): the same work
+#                      on Python values, a chunk at a time
 
 import argparse
 import os
@@ -31,6 +33,7 @@ parser.add_argument('--raise-at', type=int)
 parser.add_argument('--crash-at', type=int)
 parser.add_argument('--marker')
 parser.add_argument('--garbage-at', type=int)
+parser.add_argument('--values', action='store_true')
 options = parser.parse_args()
 
 log = None
@@ -42,8 +45,7 @@ if options.log:
 protocol = os.dup(sys.stdout.fileno())
 
 
-def work(item):
-    value = item.unpack()
+def square(value):
     if value == options.crash_at and not os.path.exists(options.marker):
         with open(options.marker, 'w') as marker:
             marker.write('crashed\n')
@@ -58,7 +60,14 @@ def work(item):
         raise ValueError('cannot square %d' % value)
     if value == options.garbage_at:
         os.write(protocol, b'not a frame of the worker protocol')
-    return GLib.Variant('t', value * value + 1)
+    return value * value + 1
 
 
-Amor.worker_serve(work)
+def work(item):
+    return GLib.Variant('t', square(item.unpack()))
+
+
+if options.values:
+    Amor.worker_serve_values(square, 't')
+else:
+    Amor.worker_serve(work)

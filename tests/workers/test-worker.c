@@ -20,6 +20,9 @@
  *   --exit-before-hello   exit with status 3 at once
  *   --no-hello            never say hello
  *   --bad-hello           write a frame that is not a hello
+ *   --chunks              serve with amor_worker_serve_chunks(): the same
+ *                         work, a chunk at a time, answering an array of
+ *                         the results' type ("at") when it can
  */
 
 #include <errno.h>
@@ -48,6 +51,7 @@ static gint64   garbage_at = NO_VALUE;
 static gboolean exit_before_hello;
 static gboolean no_hello;
 static gboolean bad_hello;
+static gboolean chunks;
 static int      protocol_fd = -1;
 
 static GQuark
@@ -155,6 +159,46 @@ work (GVariant  *item,
   return g_variant_new_uint64 ((guint64) (value * value + 1));
 }
 
+/* The same work, a chunk at a time: "at" results when every item gave a
+ * "t", an "av" otherwise; on a failure, the results of the items before. */
+static GVariant *
+work_chunk (GVariant  *items,
+            gpointer   user_data,
+            GError   **error)
+{
+  gsize n = g_variant_n_children (items);
+  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  gboolean all_uint64 = TRUE;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) item = g_variant_get_child_value (items, i);
+      GVariant *result = work (item, user_data, error);
+
+      if (result == NULL)
+        break;
+      g_ptr_array_add (results, g_variant_ref_sink (result));
+      all_uint64 = all_uint64 && g_variant_is_of_type (result, G_VARIANT_TYPE_UINT64);
+    }
+
+  if (all_uint64)
+    {
+      g_autofree guint64 *values = g_new (guint64, MAX (results->len, 1));
+
+      for (guint i = 0; i < results->len; i++)
+        values[i] = g_variant_get_uint64 (results->pdata[i]);
+      return g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, values, results->len,
+                                        sizeof (guint64));
+    }
+  {
+    g_autofree GVariant **boxed = g_new (GVariant *, MAX (results->len, 1));
+
+    for (guint i = 0; i < results->len; i++)
+      boxed[i] = g_variant_new_variant (results->pdata[i]);
+    return g_variant_new_array (G_VARIANT_TYPE_VARIANT, boxed, results->len);
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -175,6 +219,7 @@ main (int    argc,
     { "exit-before-hello", 0, 0, G_OPTION_ARG_NONE, &exit_before_hello, "Exit at once", NULL },
     { "no-hello", 0, 0, G_OPTION_ARG_NONE, &no_hello, "Never say hello", NULL },
     { "bad-hello", 0, 0, G_OPTION_ARG_NONE, &bad_hello, "Say hello wrongly", NULL },
+    { "chunks", 0, 0, G_OPTION_ARG_NONE, &chunks, "Serve a chunk at a time", NULL },
     G_OPTION_ENTRY_NULL
   };
 
@@ -217,7 +262,8 @@ main (int    argc,
   /* The protocol's output, reachable from the callback for --garbage-at. */
   protocol_fd = fcntl (STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
 
-  if (!amor_worker_serve (work, NULL, &error))
+  if (!(chunks ? amor_worker_serve_chunks (work_chunk, NULL, &error)
+               : amor_worker_serve (work, NULL, &error)))
     {
       g_printerr ("test-worker: %s\n", error->message);
       return 1;

@@ -9,7 +9,11 @@
 #  - Amor.optimize(func, iterable, *, optimizer=None) -> Amor.Result
 #  - Amor.ProcessPool.new_forked(func, n_workers=0): a process pool whose
 #    workers are forks of this interpreter that run func
+#  - Amor.ProcessPool.new_forked_values(func, result_type, n_workers=0):
+#    the same for a func of Python values, run a chunk at a time
 #  - Amor.ProcessPool.map_values(values, item_type, cancellable=None) -> list
+#  - Amor.worker_serve_values(func, result_type): serve a pool with a func
+#    of Python values, a chunk at a time
 #
 # and makes the work callbacks of Amor.Executor.run, run_with_plan and
 # run_async receive their user data exactly like those of
@@ -102,10 +106,11 @@ Executor = override(Executor)
 __all__.append('Executor')
 
 
-def _serve_forked(func, fd, close_fds):
-    """The life of a forked worker: serve the pool on @fd with @func, then
-    end the process without running anything of the parent's (atexit
-    handlers, finalisers, buffered output)."""
+def _serve_forked(serve, fd, close_fds):
+    """The life of a forked worker: serve the pool on @fd (@serve calls
+    Amor.worker_serve or Amor.worker_serve_chunks), then end the process
+    without running anything of the parent's (atexit handlers, finalisers,
+    buffered output)."""
     status = 70
     try:
         for other in close_fds:
@@ -117,7 +122,7 @@ def _serve_forked(func, fd, close_fds):
         os.dup2(fd, 1)
         if fd > 1:
             os.close(fd)
-        Amor.worker_serve(func)
+        serve()
         status = 0
     except BaseException:
         try:
@@ -128,12 +133,9 @@ def _serve_forked(func, fd, close_fds):
         os._exit(status)
 
 
-def _fork_spawner(func):
-    """An Amor.SpawnFunc that forks this interpreter into a worker of
-    @func."""
-    if not callable(func):
-        raise TypeError('func must be callable, not %s' % type(func).__name__)
-
+def _fork_spawner(serve):
+    """An Amor.SpawnFunc that forks this interpreter into a worker that
+    calls @serve."""
     def spawn(fd, close_fds, *ignored):
         # What this process has buffered must not be written twice.
         for stream in (sys.stdout, sys.stderr):
@@ -143,7 +145,7 @@ def _fork_spawner(func):
                 pass
         pid = os.fork()
         if pid == 0:
-            _serve_forked(func, fd, close_fds)
+            _serve_forked(serve, fd, close_fds)
         return pid
     return spawn
 
@@ -195,6 +197,61 @@ def _unpack_values(results):
     return results.unpack()
 
 
+def _values_chunk_func(func, result_type):
+    """An Amor.WorkerChunkFunc running func(value) -> value on every item:
+    one call from C per chunk, the loop in Python."""
+    def chunk(items, *ignored):
+        results = []
+        append = results.append
+        try:
+            for value in _unpack_values(items):
+                append(func(value))
+        except Exception:
+            # The results of the items before the failing one say which
+            # it is; the traceback goes to standard error.
+            traceback.print_exc()
+        return _pack_values(results, result_type)
+    return chunk
+
+
+def _variants_chunk_func(func):
+    """An Amor.WorkerChunkFunc running an Amor.WorkerFunc (GLib.Variant ->
+    GLib.Variant) on every item, for a pool's local function."""
+    def chunk(items, *ignored):
+        results = []
+        try:
+            for i in range(items.n_children()):
+                result = func(items.get_child_value(i))
+                if result is None:
+                    break
+                results.append(GLib.Variant.new_variant(result))
+        except Exception:
+            traceback.print_exc()
+        return GLib.Variant.new_array(GLib.VariantType('v'), results)
+    return chunk
+
+
+def _check_callable(func):
+    if not callable(func):
+        raise TypeError('func must be callable, not %s' % type(func).__name__)
+
+
+def worker_serve_values(func, result_type):
+    """Serves an :class:`Amor.ProcessPool` from a worker script, like
+    :func:`Amor.worker_serve`, with ``func(value)`` taking an item as a
+    Python value and returning its result, of ``result_type`` (a type
+    string such as ``'x'``, ``'d'``, ``'s'``, ``'(sd)'``).
+
+    The items come a chunk at a time (:func:`Amor.worker_serve_chunks`):
+    one call from C per chunk rather than per item, and numbers read from
+    the chunk's bytes, which saves some microseconds per item."""
+    _check_callable(func)
+    return Amor.worker_serve_chunks(_values_chunk_func(func, result_type))
+
+
+__all__.append('worker_serve_values')
+
+
 class ProcessPool(Amor.ProcessPool):
     """Runs a map over the items of a :class:`GLib.Variant` array on worker
     processes: see :class:`Amor.ProcessPool`.
@@ -220,9 +277,30 @@ class ProcessPool(Amor.ProcessPool):
         it when ``func`` needs nothing that threads of this process may be
         holding (pure-Python computation, its own files); otherwise start
         the workers from a command line with :meth:`new`."""
-        pool = cls.new_with_spawn_func(n_workers, _fork_spawner(func))
+        _check_callable(func)
+        pool = cls.new_with_spawn_func(
+            n_workers, _fork_spawner(lambda: Amor.worker_serve(func)))
         # Sampling, and maps too small for workers, run here.
-        pool.set_local_func(func)
+        pool.set_local_func(_variants_chunk_func(func))
+        return pool
+
+    @classmethod
+    def new_forked_values(cls, func, result_type, n_workers=0):
+        """Like :meth:`new_forked`, for ``func(value)`` taking an item as a
+        Python value and returning its result as one of ``result_type`` (a
+        type string: ``'x'``, ``'d'``, ``'s'``, ``'(sd)'``…), which becomes
+        the pool's ``result_type``.
+
+        The workers run a chunk at a time, with a loop in Python
+        (:func:`worker_serve_values`): for work of a millisecond or less
+        per item this saves the 5 to 25 µs per item that a call from C
+        into Python costs. Use :meth:`map_values` to map a list."""
+        _check_callable(func)
+        chunk = _values_chunk_func(func, result_type)
+        pool = cls.new_with_spawn_func(
+            n_workers, _fork_spawner(lambda: Amor.worker_serve_chunks(chunk)))
+        pool.set_local_func(chunk)
+        pool.props.result_type = GLib.VariantType(result_type)
         return pool
 
     def map_values(self, values, item_type, cancellable=None):
