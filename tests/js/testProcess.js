@@ -140,6 +140,29 @@ test('an exception in a worker is a GLib.Error naming the item', async () => {
     pool.shutdown();
 });
 
+test('a chunk at a time (worker_serve_chunks): in order, once, errors named', () => {
+    const s = scratch();
+    const pool = makePool('workerSquare.js', '--chunks', '1', '--log', s.log);
+    pool.plan = twoWorkerPlan(4);
+    assertResults(pool.map(items(30), null), 30);
+    assertDeepEqual(readLog(s.log, 30), new Array(30).fill(1), 'each item once');
+    pool.shutdown();
+
+    const failing = makePool('workerSquare.js', '--chunks', '1', '--throw-at', '6');
+    failing.plan = twoWorkerPlan(4);
+    let error = null;
+    try {
+        failing.map(items(12), null);
+    } catch (e) {
+        error = e;
+    }
+    assert(isAmorError(error, Amor.Error.WORK_FAILED), `a WORK_FAILED GLib.Error: ${error}`);
+    assert(error.message.startsWith('Item 6: '), `names the item: ${error.message}`);
+    assertResults(failing.map(items(4), null), 4);
+    failing.shutdown();
+    removeScratch(s);
+});
+
 test('a worker that dies mid-chunk: its chunk is retried', () => {
     const s = scratch();
     const pool = makePool('workerSquare.js', '--log', s.log, '--crash-at', '7', '--marker', s.marker);

@@ -9,6 +9,8 @@
 //   --throw-at V       throw an exception
 //   --crash-at V       exit (status 17) on V once: if --marker FILE does not
 //   --marker FILE      exist yet (it is created first)
+//   --chunks 1         serve with Amor.worker_serve_chunks(): the same work a
+//                      chunk at a time, answering an "at"
 
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
@@ -31,8 +33,7 @@ function log(value) {
     stream.close(null);
 }
 
-Amor.worker_serve(item => {
-    const value = Number(item.unpack());
+function square(value) {
     if (value === number('crash-at') && !GLib.file_test(options.marker, GLib.FileTest.EXISTS)) {
         GLib.file_set_contents(options.marker, 'crashed\n');
         System.exit(17);
@@ -44,5 +45,21 @@ Amor.worker_serve(item => {
         GLib.usleep(number('sleep-ms') * 1000);
     if (value === number('throw-at'))
         throw new Error(`cannot square ${value}`);
-    return new GLib.Variant('t', value * value + 1);
-});
+    return value * value + 1;
+}
+
+if (options.chunks) {
+    Amor.worker_serve_chunks(items => {
+        const results = [];
+        try {
+            for (const value of items.deepUnpack())
+                results.push(square(Number(value)));
+        } catch (e) {
+            // The results before the failing item name it.
+            printerr(`${e}`);
+        }
+        return new GLib.Variant('at', results);
+    });
+} else {
+    Amor.worker_serve(item => new GLib.Variant('t', square(Number(item.unpack()))));
+}
