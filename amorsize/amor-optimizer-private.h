@@ -15,4 +15,11 @@ G_BEGIN_DECLS
 void amor_optimizer_set_parallel_item_cost (AmorOptimizer *self,
                                             double         seconds);
 
+/* The plan runs on an executor whose last chunks shrink, halving down to
+ * one item (AmorProcessPool's): the imbalance of the tail is about an
+ * item's, plus a round trip per halving, rather than a part-filled last
+ * round of whole chunks. FALSE by default. */
+void amor_optimizer_set_tapered_tail       (AmorOptimizer *self,
+                                            gboolean       tapered);
+
 G_END_DECLS

@@ -77,6 +77,7 @@ struct _AmorOptimizer
   guint64       item_memory;
   AmorSchedule  schedule;
   double        parallel_item_cost;   /* amor-optimizer-private.h */
+  gboolean      tapered_tail;         /* amor-optimizer-private.h */
 };
 
 G_DEFINE_FINAL_TYPE (AmorOptimizer, amor_optimizer, G_TYPE_OBJECT)
@@ -322,18 +323,27 @@ typedef struct
   guint64 chunk;
 } ModelTime;
 
-static void
-model_time (guint64    n_items,
-            double     mean,
-            double     parallel_item_cost,
-            double     cv,
-            guint      n_cpus,
-            double     fork_join_cost,
-            double     dispatch_cost,
-            guint64    chunk,
-            guint      n,
-            ModelTime *t)
+/* What the model of a plan depends on, besides the worker count. */
+typedef struct
 {
+  double   mean;
+  double   cv;
+  double   parallel_item_cost;
+  gboolean tapered_tail;
+  guint    n_cpus;
+  double   fork_join_cost;
+  double   dispatch_cost;
+} ModelInput;
+
+static void
+model_time (const ModelInput *in,
+            guint64           n_items,
+            guint64           chunk,
+            guint             n,
+            ModelTime        *t)
+{
+  double mean = in->mean, cv = in->cv;
+  double dispatch_cost = in->dispatch_cost;
   double serial = (double) n_items * mean;
   guint64 k = MIN (chunk, ceil_div (n_items, n));
   double n_chunks = (double) ceil_div (n_items, k);
@@ -346,9 +356,9 @@ model_time (guint64    n_items,
       return;
     }
 
-  t->fork_join = fork_join_cost * (double) (n - 1) / (double) MAX (1, n_cpus - 1);
+  t->fork_join = in->fork_join_cost * (double) (n - 1) / (double) MAX (1, in->n_cpus - 1);
   /* Handing out chunks, and (for worker processes) the items in them. */
-  t->dispatch = (dispatch_cost * n_chunks + (double) n_items * parallel_item_cost) / (double) n;
+  t->dispatch = (dispatch_cost * n_chunks + (double) n_items * in->parallel_item_cost) / (double) n;
   {
     /* Equal chunks leave the last round part-filled: with C chunks the
      * slowest worker runs ceil (C / n) of them while the average is C / n.
@@ -363,6 +373,14 @@ model_time (guint64    n_items,
     double u = MIN (1.0, cv);
 
     t->imbalance = (1.0 - u) * quantised + u * random;
+
+    /* An executor whose last chunks shrink (halving down to one item)
+     * leaves about one item's spread of idle time, for a round trip per
+     * halving. */
+    if (in->tapered_tail)
+      t->imbalance = MIN (t->imbalance,
+                          (double) (n - 1) / (2.0 * n) * mean * (1.0 + cv) +
+                          dispatch_cost * log2 ((double) MAX (k, 1)));
   }
   t->total = serial / n + t->fork_join + t->dispatch + t->imbalance;
 }
@@ -402,6 +420,7 @@ amor_optimizer_plan (AmorOptimizer *self,
   guint cap, cpu_cap, best_n;
   guint64 memory_cap = G_MAXUINT64;
   ModelTime best = { 0 };
+  ModelInput model;
   gboolean serial_plan = FALSE;
 
   g_return_val_if_fail (AMOR_IS_OPTIMIZER (self), NULL);
@@ -563,15 +582,20 @@ amor_optimizer_plan (AmorOptimizer *self,
     }
 
   /* Try every worker count. */
+  model.mean = p.mean;
+  model.cv = p.cv;
+  model.parallel_item_cost = self->parallel_item_cost;
+  model.tapered_tail = self->tapered_tail;
+  model.n_cpus = p.n_cpus;
+  model.fork_join_cost = p.fork_join_cost;
+  model.dispatch_cost = p.dispatch_cost;
   best_n = 1;
-  model_time (rest, p.mean, self->parallel_item_cost, p.cv, p.n_cpus, p.fork_join_cost, p.dispatch_cost,
-              k, 1, &best);
+  model_time (&model, rest, k, 1, &best);
   for (guint n = 2; n <= cap; n++)
     {
       ModelTime t;
 
-      model_time (rest, p.mean, self->parallel_item_cost, p.cv, p.n_cpus, p.fork_join_cost,
-                  p.dispatch_cost, k, n, &t);
+      model_time (&model, rest, k, n, &t);
       AMOR_DEBUG ("optimizer: %u workers, chunk %" G_GUINT64_FORMAT ": %.9f s "
                "(fork-join %.9f, dispatch %.9f, imbalance %.9f) → %.3f×",
                n, t.chunk, t.total, t.fork_join, t.dispatch, t.imbalance,
@@ -595,8 +619,7 @@ amor_optimizer_plan (AmorOptimizer *self,
           /* Say by how much the best parallel count fell short. */
           ModelTime two;
 
-          model_time (rest, p.mean, self->parallel_item_cost, p.cv, p.n_cpus, p.fork_join_cost,
-                      p.dispatch_cost, k, 2, &two);
+          model_time (&model, rest, k, 2, &two);
           p.reason = g_strdup_printf ("estimated %.2f× < %.2f×: %" G_GUINT64_FORMAT
                                       " items of %s are too little work to split",
                                       serial_rest / two.total, self->min_speedup,
@@ -669,6 +692,15 @@ amor_optimizer_set_parallel_item_cost (AmorOptimizer *self,
   g_return_if_fail (seconds >= 0.0);
 
   self->parallel_item_cost = seconds;
+}
+
+void
+amor_optimizer_set_tapered_tail (AmorOptimizer *self,
+                                 gboolean       tapered)
+{
+  g_return_if_fail (AMOR_IS_OPTIMIZER (self));
+
+  self->tapered_tail = tapered;
 }
 
 /**

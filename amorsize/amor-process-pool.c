@@ -957,20 +957,19 @@ worker_pump (Worker *worker)
 
 /* Hands @chunk to @worker (idle, or running one chunk). FALSE when the
  * chunk is too large (the map fails). */
-static gboolean
-run_send (Run    *run,
-          Worker *worker,
-          Chunk  *chunk)
+/* The message of a chunk of the @n items @indices: "(uav)". */
+static GVariant *
+run_chunk_message (Run           *run,
+                   guint32        id,
+                   const guint64 *indices,
+                   gsize          n)
 {
-  g_autofree GVariant **children = g_new (GVariant *, chunk->n);
-  gsize size;
+  g_autofree GVariant **children = g_new (GVariant *, MAX (n, 1));
+  GVariant *message;
 
-  chunk->id = ++run->next_chunk_id;
-  chunk->start_ns = amor_clock_now_ns ();
-
-  for (gsize i = 0; i < chunk->n; i++)
+  for (gsize i = 0; i < n; i++)
     {
-      GVariant *child = g_variant_get_child_value (run->items, chunk->indices[i]);
+      GVariant *child = g_variant_get_child_value (run->items, indices[i]);
 
       if (run->boxed)
         children[i] = child;
@@ -980,11 +979,24 @@ run_send (Run    *run,
           g_variant_unref (child);
         }
     }
-  chunk->message = g_variant_ref_sink (g_variant_new ("(u@av)", chunk->id,
-                                                      g_variant_new_array (G_VARIANT_TYPE_VARIANT,
-                                                                           children, chunk->n)));
-  for (gsize i = 0; i < chunk->n; i++)
+  message = g_variant_ref_sink (g_variant_new ("(u@av)", id,
+                                               g_variant_new_array (G_VARIANT_TYPE_VARIANT,
+                                                                    children, n)));
+  for (gsize i = 0; i < n; i++)
     g_variant_unref (children[i]);
+  return message;
+}
+
+static gboolean
+run_send (Run    *run,
+          Worker *worker,
+          Chunk  *chunk)
+{
+  gsize size;
+
+  chunk->id = ++run->next_chunk_id;
+  chunk->start_ns = amor_clock_now_ns ();
+  chunk->message = run_chunk_message (run, chunk->id, chunk->indices, chunk->n);
   size = g_variant_get_size (chunk->message);   /* serialises it */
   chunk->encode_ns = amor_clock_now_ns () - chunk->start_ns;
 
@@ -1390,6 +1402,8 @@ pool_plan (AmorProcessPool *self,
   amor_optimizer_set_max_workers (optimizer, self->n_workers);
   amor_optimizer_set_target_chunk_duration (optimizer, self->target_chunk_duration);
   amor_optimizer_set_parallel_item_cost (optimizer, parallel_item_cost);
+  /* run_next_chunk() shrinks the last chunks. */
+  amor_optimizer_set_tapered_tail (optimizer, TRUE);
 
   g_debug ("process pool: planning with spawn %.6f s (fork-join %.6f s), round "
            "trip %.6f s, serialisation %.9f s per item%s",
@@ -2341,61 +2355,63 @@ amor_process_pool_new_with_spawn_func (guint          n_workers,
   return self;
 }
 
-/* Running items in the calling process */
+/* Running items in the calling thread (amor_process_pool_set_local_func()) */
 
-typedef struct
+/* The workers a parallel plan would use: the usable CPUs, or fewer. */
+static guint
+run_wanted_workers (Run *run)
 {
-  AmorProcessPool *self;
-  GVariant        *items;
-  gboolean         boxed;
-  GVariant       **results;     /* by index: boxed ("v") results */
-  AmorResult      *plan;
-  gint64           start_ns;
-} LocalStart;
+  guint n_cpus = MAX (1, amor_system_get_n_cpus (amor_process_pool_get_system (run->self)));
 
-static void
-local_start_clear (LocalStart *local)
-{
-  guint64 n = local->items != NULL ? g_variant_n_children (local->items) : 0;
-
-  for (guint64 i = 0; local->results != NULL && i < n; i++)
-    g_clear_pointer (&local->results[i], g_variant_unref);
-  g_clear_pointer (&local->results, g_free);
-  g_clear_pointer (&local->items, g_variant_unref);
-  g_clear_object (&local->plan);
+  return run->self->n_workers > 0 ? MIN (n_cpus, run->self->n_workers) : n_cpus;
 }
 
-/* Runs the @n items @indices with the local function, in one call. FALSE
- * with @error, prefixed with the failing item's index when @prefix. */
+/* Runs the @n items @indices with the local function, in one call, and
+ * keeps their results; when @timed, their durations go to the sampler
+ * (the callback's own, when it gives them). FALSE with @error, which
+ * names the failing item. */
 static gboolean
-local_run_items (LocalStart     *local,
-                 const guint64  *indices,
-                 gsize           n,
-                 gboolean        prefix,
-                 GError        **error)
+run_local (Run            *run,
+           const guint64  *indices,
+           gsize           n,
+           gboolean        timed,
+           GError        **error)
 {
-  AmorProcessPool *self = local->self;
+  AmorProcessPool *self = run->self;
   g_autofree GVariant **values = g_new (GVariant *, MAX (n, 1));
   g_autoptr(GVariant) items = NULL;
   g_autoptr(GVariant) results = NULL;
+  g_autoptr(GVariant) durations = NULL;
   GError *local_error = NULL;
-  gsize n_results;
+  const gint64 *ns = NULL;
+  gsize n_results, n_ns = 0;
   gboolean boxed;
+  gint64 t0, t1;
 
   for (gsize i = 0; i < n; i++)
     {
-      GVariant *child = g_variant_get_child_value (local->items, indices[i]);
+      GVariant *child = g_variant_get_child_value (run->items, indices[i]);
 
-      values[i] = local->boxed ? g_variant_get_variant (child) : g_variant_ref (child);
+      values[i] = run->boxed ? g_variant_get_variant (child) : g_variant_ref (child);
       g_variant_unref (child);
     }
   items = amor_wire_items_array (values, n);
   for (gsize i = 0; i < n; i++)
     g_variant_unref (values[i]);
 
+  t0 = amor_clock_now_ns ();
   results = self->local_func (items, self->local_data, &local_error);
+  t1 = amor_clock_now_ns ();
   if (results != NULL)
     g_variant_take_ref (results);
+  if (results != NULL && g_variant_is_of_type (results, G_VARIANT_TYPE ("(*ax)")))
+    {
+      g_autoptr(GVariant) pair = g_steal_pointer (&results);
+
+      results = g_variant_get_child_value (pair, 0);
+      durations = g_variant_get_child_value (pair, 1);
+      ns = g_variant_get_fixed_array (durations, &n_ns, sizeof (gint64));
+    }
   n_results = results != NULL && g_variant_is_of_type (results, G_VARIANT_TYPE_ARRAY)
               ? g_variant_n_children (results) : 0;
 
@@ -2411,8 +2427,7 @@ local_run_items (LocalStart     *local,
                                      "setting an error (%" G_GSIZE_FORMAT " of %"
                                      G_GSIZE_FORMAT " results)",
                      n_results, n);
-      if (prefix)
-        g_prefix_error (&local_error, "Item %" G_GUINT64_FORMAT ": ", indices[failed]);
+      g_prefix_error (&local_error, "Item %" G_GUINT64_FORMAT ": ", indices[failed]);
       g_propagate_error (error, local_error);
       return FALSE;
     }
@@ -2428,86 +2443,161 @@ local_run_items (LocalStart     *local,
     {
       g_autoptr(GVariant) result = g_variant_get_child_value (results, i);
 
-      if (!pool_keep_result (self, &local->results[indices[i]], result, boxed, error))
+      g_assert (run->results[indices[i]] == NULL);
+      if (!pool_keep_result (self, &run->results[indices[i]], result, boxed, error))
         {
-          if (prefix)
-            g_prefix_error (error, "Item %" G_GUINT64_FORMAT ": ", indices[i]);
+          g_prefix_error (error, "Item %" G_GUINT64_FORMAT ": ", indices[i]);
           return FALSE;
         }
+      run->n_done++;
+      if (timed)
+        amor_sampler_add_duration (run->sampler,
+                                   n_ns == n ? (double) MAX (ns[i], 0) / 1e9
+                                             : (double) (t1 - t0) / 1e9 / (double) n);
     }
   return TRUE;
 }
 
-/* The sampler's work: one item, whose error the sampler prefixes. */
-static gboolean
-local_sample_cb (guint64   index,
-                 gpointer  user_data,
-                 GError  **error)
+/* What serialising an item and its result costs, until chunks to workers
+ * measure it: the sampled items and their results (repeated up to a chunk
+ * of 64, so that what a message costs whatever its size weighs little) go
+ * through the messages a worker would exchange — built, serialised and
+ * read back — twice, the second timed; each side of the socket pays about
+ * that. */
+#define LOCAL_SERIALIZATION_ITEMS 64
+
+static double
+run_local_serialization (Run *run)
 {
-  return local_run_items (user_data, &index, 1, FALSE, error);
+  gsize n = MAX (run->sampled->len, LOCAL_SERIALIZATION_ITEMS);
+  g_autofree guint64 *indices = NULL;
+  g_autofree GVariant **boxed = NULL;
+  gint64 elapsed = 0;
+
+  if (run->sampled->len == 0)
+    return 0.0;
+
+  indices = g_new (guint64, n);
+  boxed = g_new (GVariant *, n);
+  for (gsize i = 0; i < n; i++)
+    indices[i] = g_array_index (run->sampled, guint64, i % run->sampled->len);
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(GVariant) message = NULL;
+      g_autoptr(GVariant) results = NULL;
+      gint64 t0 = amor_clock_now_ns ();
+
+      message = run_chunk_message (run, 0, indices, n);
+      for (gsize i = 0; i < n; i++)
+        {
+          GVariant *result = run->results[indices[i]];
+
+          boxed[i] = g_variant_is_of_type (result, G_VARIANT_TYPE_VARIANT)
+                     ? g_variant_ref (result) : g_variant_ref_sink (g_variant_new_variant (result));
+        }
+      results = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, boxed, n));
+      for (GVariant *v = message; v != NULL; v = v == message ? results : NULL)
+        {
+          g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (v);
+          g_autoptr(GVariant) back = g_variant_new_from_bytes (g_variant_get_type (v), bytes, FALSE);
+          g_autoptr(GVariant) array = g_variant_is_of_type (back, G_VARIANT_TYPE_ARRAY)
+                                      ? g_variant_ref (back) : g_variant_get_child_value (back, 1);
+
+          for (gsize i = 0; i < n; i++)
+            {
+              g_autoptr(GVariant) child = g_variant_get_child_value (array, i);
+              g_autoptr(GVariant) inner = g_variant_get_variant (child);
+            }
+        }
+      elapsed = amor_clock_now_ns () - t0;
+      for (gsize i = 0; i < n; i++)
+        g_variant_unref (boxed[i]);
+    }
+
+  return 2.0 * (double) elapsed / 1e9 / (double) n;
 }
 
-/* Samples @local's items in this process and plans the map. A serial plan
- * runs every item here too: then @results is set. FALSE with @error when
- * an item fails or the map is cancelled. */
-static gboolean
-local_sample_and_plan (LocalStart    *local,
-                       GCancellable  *cancellable,
-                       GVariant     **results,
-                       GError       **error)
+/* Samples on the calling thread, by the rules of remote sampling, then
+ * plans with the costs of processes, the serialisation of an item counted
+ * only in the parallel estimates. A serial plan runs here too, in chunks
+ * of its base size; a parallel one goes to the workers. */
+static void
+run_here (Run *run)
 {
-  AmorProcessPool *self = local->self;
-  g_autoptr(AmorSampler) sampler = amor_sampler_new ();
-  guint64 n = g_variant_n_children (local->items);
+  AmorProcessPool *self = run->self;
+  g_autoptr(GError) error = NULL;
+  guint64 count;
 
-  amor_sampler_set_sample_size (sampler, self->sample_size);
-  if (amor_sampler_get_max_sample_size (sampler) < self->sample_size)
-    amor_sampler_set_max_sample_size (sampler, self->sample_size);
+  run->local = TRUE;
+  run->sampling_start_ns = amor_clock_now_ns ();
+  while ((count = run_sample_count (run)) > 0)
+    {
+      g_autofree guint64 *indices = g_new (guint64, count);
 
-  if (!amor_sampler_run (sampler, n, local_sample_cb, local, error))
-    return FALSE;
+      for (guint64 i = 0; i < count; i++)
+        indices[i] = run_next_sample_index (run);
+      qsort (indices, count, sizeof (guint64), compare_guint64);
+      if (!run_local (run, indices, count, TRUE, &error))
+        {
+          run_fail (run, g_steal_pointer (&error));
+          return;
+        }
+    }
 
-  local->plan = pool_plan (self, sampler, n, self->idle->len,
-                           self->spawn_cost > 0.0 ? self->spawn_cost : LOCAL_DEFAULT_SPAWN_COST,
-                           self->dispatch_cost > 0.0 ? self->dispatch_cost : LOCAL_DEFAULT_DISPATCH_COST,
-                           self->serialization_cost > 0.0 ? self->serialization_cost
-                                                          : LOCAL_DEFAULT_ITEM_COST);
-  if (amor_result_get_schedule (local->plan) != AMOR_SCHEDULE_SERIAL)
-    return TRUE;
+  run->plan = pool_plan (self, run->sampler, run->n_items, run->workers->len,
+                         self->spawn_cost > 0.0 ? self->spawn_cost : LOCAL_DEFAULT_SPAWN_COST,
+                         self->dispatch_cost > 0.0 ? self->dispatch_cost : LOCAL_DEFAULT_DISPATCH_COST,
+                         self->serialization_cost > 0.0 ? self->serialization_cost
+                                                        : run_local_serialization (run));
+  if (amor_result_get_schedule (run->plan) != AMOR_SCHEDULE_SERIAL)
+    {
+      run_start_plan (run);
+      return;
+    }
 
-  /* Serial: no worker could pay for itself. The rest runs here, with no
-   * serialisation, in chunks of the base size (the map can be cancelled
-   * between two). */
-  g_debug ("process pool: %" G_GUINT64_FORMAT " items in the calling process", n);
+  /* Serial: no worker could pay for itself. The rest runs here, with
+   * nothing serialised; the map can be cancelled between two chunks. */
+  run->phase = PHASE_RUNNING;
+  run->schedule = AMOR_SCHEDULE_FIXED;
+  run->n_workers = 1;
+  run->chunk_size = CLAMP (amor_result_get_base_chunk_size (run->plan), 1, run->n_items);
+  g_debug ("process pool: %" G_GUINT64_FORMAT " items in the calling process", run->n_items);
   {
-    guint64 size = CLAMP (amor_result_get_base_chunk_size (local->plan), 1, MAX (n, 1));
+    guint64 size = run->chunk_size;
     g_autofree guint64 *batch = g_new (guint64, size);
     guint64 next = 0;
 
-    while (next < n)
+    while (next < run->n_items)
       {
-        gsize count = 0;
+        gsize n = 0;
 
-        for (; next < n && count < size; next++)
-          if (local->results[next] == NULL)
-            batch[count++] = next;
-        if (count == 0)
+        for (; next < run->n_items && n < size; next++)
+          if (run->results[next] == NULL)
+            batch[n++] = next;
+        if (n == 0)
           break;
-        if (g_cancellable_set_error_if_cancelled (cancellable, error))
-          return FALSE;
-        if (!local_run_items (local, batch, count, TRUE, error))
-          return FALSE;
+        if (g_cancellable_is_cancelled (run->cancellable))
+          {
+            run->cancelled = TRUE;
+            run->phase = PHASE_STOPPING;
+            return;
+          }
+        if (!run_local (run, batch, n, FALSE, &error))
+          {
+            run_fail (run, g_steal_pointer (&error));
+            return;
+          }
       }
+    /* Nothing is left to hand out. */
+    run->next = run->n_items;
   }
-
-  *results = pool_results_array (self, local->results, n);
-  return TRUE;
 }
 
 static void pool_map_start (AmorProcessPool     *self,
                             GVariant            *items,
                             GCancellable        *cancellable,
-                            LocalStart          *local,
+                            gboolean             may_run_here,
                             GAsyncReadyCallback  callback,
                             gpointer             user_data);
 
@@ -2593,16 +2683,16 @@ amor_process_pool_map_async (AmorProcessPool     *self,
   g_return_if_fail (g_variant_is_of_type (items, G_VARIANT_TYPE_ARRAY));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  pool_map_start (self, items, cancellable, NULL, callback, user_data);
+  pool_map_start (self, items, cancellable, FALSE, callback, user_data);
 }
 
-/* Starts a map; @local, when given, holds the items already run in the
- * calling process and the plan made from them. */
+/* Starts a map. When @may_run_here (a blocking map), the local function,
+ * if any, samples and runs serial plans on the calling thread. */
 static void
 pool_map_start (AmorProcessPool     *self,
                 GVariant            *items,
                 GCancellable        *cancellable,
-                LocalStart          *local,
+                gboolean             may_run_here,
                 GAsyncReadyCallback  callback,
                 gpointer             user_data)
 {
@@ -2681,21 +2771,9 @@ pool_map_start (AmorProcessPool     *self,
       g_source_attach (run->cancel_source, run->context);
     }
 
-  if (local != NULL)
-    {
-      /* Sampled in this process: those results are kept. */
-      run->local = TRUE;
-      run->start_ns = local->start_ns;
-      for (guint64 i = 0; i < run->n_items; i++)
-        if (local->results[i] != NULL)
-          {
-            run->results[i] = g_steal_pointer (&local->results[i]);
-            g_array_append_val (run->sampled, i);
-            run->n_done++;
-          }
-      run->plan = g_steal_pointer (&local->plan);
-      run_start_plan (run);
-    }
+  if (self->plan == NULL && run->n_items > 0 && may_run_here &&
+      self->local_func != NULL && run->workers->len < run_wanted_workers (run))
+    run_here (run);
   else if (self->plan != NULL || run->n_items == 0)
     {
       run->plan = self->plan != NULL ? g_object_ref (self->plan) : run_make_plan (run);
@@ -2732,8 +2810,6 @@ amor_process_pool_map_finish (AmorProcessPool  *self,
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LocalStart, local_start_clear)
 
 typedef struct
 {
@@ -2786,47 +2862,9 @@ amor_process_pool_map (AmorProcessPool  *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (self->local_func != NULL && self->plan == NULL && !self->running &&
-      g_variant_n_children (items) > 0)
-    {
-      g_auto(LocalStart) local = { self, NULL, FALSE, NULL, NULL, 0 };
-      gboolean ok;
-
-      local.start_ns = amor_clock_now_ns ();
-      local.items = g_variant_ref_sink (items);
-      local.boxed = g_variant_is_of_type (items, G_VARIANT_TYPE ("av"));
-      local.results = g_new0 (GVariant *, g_variant_n_children (items));
-
-      self->running = TRUE;
-      results = NULL;
-      ok = local_sample_and_plan (&local, cancellable, &results, error);
-      self->running = FALSE;
-
-      if (!ok || results != NULL)
-        {
-          self->elapsed = amor_clock_seconds_since (local.start_ns);
-          if (local.plan != NULL)
-            g_set_object (&self->result, local.plan);
-          g_object_freeze_notify (G_OBJECT (self));
-          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ELAPSED]);
-          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
-          g_object_thaw_notify (G_OBJECT (self));
-          if (results != NULL)
-            g_debug ("process pool: %" G_GSIZE_FORMAT " items done in %.6f s",
-                     g_variant_n_children (items), self->elapsed);
-          return results;
-        }
-
-      context = g_main_context_new ();
-      g_main_context_push_thread_default (context);
-      pool_map_start (self, local.items, cancellable, &local, sync_map_cb, &sync);
-    }
-  else
-    {
-      context = g_main_context_new ();
-      g_main_context_push_thread_default (context);
-      pool_map_start (self, items, cancellable, NULL, sync_map_cb, &sync);
-    }
+  context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+  pool_map_start (self, items, cancellable, TRUE, sync_map_cb, &sync);
   while (sync.result == NULL)
     g_main_context_iteration (context, TRUE);
 

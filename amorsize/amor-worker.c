@@ -269,6 +269,7 @@ worker_run_chunk_func (WorkerFds  *fds,
   AmorWorkerChunkFunc func = (AmorWorkerChunkFunc) func_pointer;
   g_autoptr(GVariant) values = worker_unbox_items (items);
   g_autoptr(GVariant) results = NULL;
+  g_autoptr(GVariant) timed = NULL;
   g_autofree gint64 *durations = NULL;
   gsize n = g_variant_n_children (items);
   gsize n_results = 0;
@@ -282,6 +283,15 @@ worker_run_chunk_func (WorkerFds  *fds,
   t1 = amor_clock_now_ns ();
   if (results != NULL)
     g_variant_take_ref (results);
+
+  /* (results, durations): the callback timed its items itself. */
+  if (results != NULL && g_variant_is_of_type (results, G_VARIANT_TYPE ("(*ax)")))
+    {
+      g_autoptr(GVariant) pair = g_steal_pointer (&results);
+
+      results = g_variant_get_child_value (pair, 0);
+      timed = g_variant_get_child_value (pair, 1);
+    }
 
   if (results != NULL && !g_variant_is_of_type (results, G_VARIANT_TYPE_ARRAY))
     {
@@ -323,8 +333,23 @@ worker_run_chunk_func (WorkerFds  *fds,
       g_clear_error (&local_error);
     }
 
-  /* The chunk is timed as a whole: its items share its duration. */
   durations = g_new (gint64, MAX (n, 1));
+  if (timed != NULL && g_variant_n_children (timed) == n)
+    {
+      const gint64 *ns = g_variant_get_fixed_array (timed, &n_results, sizeof (gint64));
+      gint64 compute_ns = 0;
+
+      for (gsize i = 0; i < n; i++)
+        {
+          durations[i] = MAX (ns[i], 0);
+          compute_ns += durations[i];
+        }
+      /* What the callback did besides its items is overhead. */
+      return worker_send_results (fds, chunk_id, boxed, durations, n, received_ns,
+                                  MIN (compute_ns, t1 - t0), error);
+    }
+
+  /* The chunk is timed as a whole: its items share its duration. */
   for (gsize i = 0; i < n; i++)
     durations[i] = (t1 - t0) / (gint64) MAX (n, 1);
 

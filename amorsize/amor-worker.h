@@ -61,8 +61,13 @@ typedef GVariant *(*AmorWorkerFunc) (GVariant  *item,
  * its message prefixed with the item's index. %NULL fails the map on the
  * chunk's first item. A floating result is sunk.
  *
+ * The pool times the chunk as a whole and counts each item as an equal
+ * share of it, unless the callback times its items itself: it then returns
+ * a pair `(results, durations)`, the durations an `ax` of nanoseconds, one
+ * per item. (The Python override's value workers do.)
+ *
  * Returns: (transfer full) (nullable): the results, or fewer of them and
- *   @error set
+ *   @error set, or a pair of the results and their durations
  *
  * Since: 0.1
  */

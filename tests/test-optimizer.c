@@ -451,6 +451,49 @@ test_parallel_item_cost (void)
   g_assert_nonnull (strstr (constraints, "serialisation"));
 }
 
+/* An executor whose last chunks shrink: a map of a few big chunks is not
+ * charged a part-filled last round, only about an item's spread and a round
+ * trip per halving. */
+static void
+test_tapered_tail (void)
+{
+  g_autoptr(AmorOptimizer) optimizer = optimizer_for (2, 0.0, 200e-6);
+  double d[] = { 10e-6, 10e-6, 10e-6, 10e-6, 10e-6 };
+  g_autoptr(AmorSampler) sampler = sampler_with (d, G_N_ELEMENTS (d));
+  g_autoptr(AmorResult) whole = NULL;
+  g_autoptr(AmorResult) tapered = NULL;
+  guint64 k;
+
+  /* Items of 10 µs in chunks of 50 ms. */
+  amor_optimizer_set_target_chunk_duration (optimizer, 0.05);
+  whole = amor_optimizer_plan (optimizer, sampler, 30000);
+  amor_optimizer_set_tapered_tail (optimizer, TRUE);
+  tapered = amor_optimizer_plan (optimizer, sampler, 30000);
+
+  /* 30000 items → chunks of 5000: 6 chunks, 3 rounds of 50 ms. Whole
+   * chunks: 3 full rounds, no idle round; the tapered tail costs an item's
+   * spread and log2 (5000) round trips. */
+  k = amor_result_get_chunk_size (tapered);
+  g_assert_cmpuint (k, ==, 5000);
+  g_assert_cmpfloat_with_epsilon (amor_result_get_imbalance_overhead (whole), 0.0, 1e-12);
+  g_assert_cmpfloat_with_epsilon (amor_result_get_imbalance_overhead (tapered), 0.0, 1e-12);
+
+  /* 35000 items: 7 chunks, the last round half empty (25 ms idle) with
+   * whole chunks; tapered, 1/4 × 10 µs + 200 µs × log2 (5000). */
+  g_clear_object (&whole);
+  g_clear_object (&tapered);
+  amor_optimizer_set_tapered_tail (optimizer, FALSE);
+  whole = amor_optimizer_plan (optimizer, sampler, 35000);
+  amor_optimizer_set_tapered_tail (optimizer, TRUE);
+  tapered = amor_optimizer_plan (optimizer, sampler, 35000);
+  g_assert_cmpfloat_with_epsilon (amor_result_get_imbalance_overhead (whole),
+                                  0.5 * 5000 * 10e-6, 1e-9);
+  g_assert_cmpfloat_with_epsilon (amor_result_get_imbalance_overhead (tapered),
+                                  0.25 * 10e-6 + 200e-6 * log2 (5000.0), 1e-9);
+  g_assert_cmpfloat (amor_result_get_estimated_speedup (tapered), >,
+                     amor_result_get_estimated_speedup (whole));
+}
+
 static void
 test_null_arguments (void)
 {
@@ -486,6 +529,7 @@ main (int   argc,
   g_test_add_func ("/optimizer/pure", test_plan_is_pure);
   g_test_add_func ("/optimizer/optimize", test_optimize);
   g_test_add_func ("/optimizer/parallel-item-cost", test_parallel_item_cost);
+  g_test_add_func ("/optimizer/tapered-tail", test_tapered_tail);
   g_test_add_func ("/optimizer/null", test_null_arguments);
 
   return g_test_run ();
