@@ -1285,9 +1285,30 @@ run_next_sample_index (Run *run)
     }
 }
 
-/* Sampling runs on one worker while the CPUs wait: as AmorSampler does, it
- * stops once it has two durations and has taken its time budget or this
- * share of the estimated serial time of the whole map... */
+static guint
+run_count_workers (Run         *run,
+                   WorkerState  state)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < run->workers->len; i++)
+    if (((Worker *) g_ptr_array_index (run->workers, i))->state == state)
+      n++;
+  return n;
+}
+
+/* The workers a parallel plan would use: the usable CPUs, or fewer. */
+static guint
+run_wanted_workers (Run *run)
+{
+  guint n_cpus = MAX (1, amor_system_get_n_cpus (amor_process_pool_get_system (run->self)));
+
+  return run->self->n_workers > 0 ? MIN (n_cpus, run->self->n_workers) : n_cpus;
+}
+
+/* Sampling runs while most CPUs wait: as AmorSampler does, it stops once it
+ * has two durations and has taken its time budget or this share of the
+ * estimated time of the whole map on all the CPUs it may use... */
 #define SAMPLING_SHARE 0.02
 /* ...but goes on below this (a round trip costs about as much). */
 #define SAMPLING_FLOOR 100e-6
@@ -1308,14 +1329,18 @@ run_sample_count (Run *run)
   double budget = amor_sampler_get_time_budget (run->sampler);
   double elapsed, mean;
   guint64 count;
+  guint parallel;
 
   if (left == 0)
     return 0;
   if (taken == 0)
     return MIN (MIN (base, 2), left);
 
+  /* The share is of the map's time on the CPUs it may use: sampling runs
+   * while most of them wait. */
   mean = amor_sampler_get_mean (run->sampler);
-  budget = MIN (budget, MAX (SAMPLING_FLOOR, SAMPLING_SHARE * (double) run->n_items * mean));
+  budget = MIN (budget, MAX (SAMPLING_FLOOR, SAMPLING_SHARE * (double) run->n_items * mean /
+                                             (double) run_wanted_workers (run)));
   elapsed = amor_clock_seconds_since (run->sampling_start_ns);
   if (elapsed >= budget && taken >= MIN (base, 2))
     return 0;
@@ -1327,8 +1352,11 @@ run_sample_count (Run *run)
   else
     return 0;
 
-  if (mean > 0.0 && (budget - elapsed) / mean < (double) count)
-    count = MAX (1, (guint64) ((budget - elapsed) / mean));
+  /* Workers sample in parallel, a share of each round each: the time left
+   * holds that many more items. */
+  parallel = MAX (1, run_count_workers (run, WORKER_IDLE));
+  if (mean > 0.0 && (budget - elapsed) * parallel / mean < (double) count)
+    count = MAX (1, (guint64) ((budget - elapsed) * parallel / mean));
   return count;
 }
 
@@ -1341,17 +1369,6 @@ compare_guint64 (gconstpointer a,
   return (x > y) - (x < y);
 }
 
-static guint
-run_count_workers (Run         *run,
-                   WorkerState  state)
-{
-  guint n = 0;
-
-  for (guint i = 0; i < run->workers->len; i++)
-    if (((Worker *) g_ptr_array_index (run->workers, i))->state == state)
-      n++;
-  return n;
-}
 
 static Worker *
 run_find_idle (Run *run)
@@ -2357,14 +2374,6 @@ amor_process_pool_new_with_spawn_func (guint          n_workers,
 
 /* Running items in the calling thread (amor_process_pool_set_local_func()) */
 
-/* The workers a parallel plan would use: the usable CPUs, or fewer. */
-static guint
-run_wanted_workers (Run *run)
-{
-  guint n_cpus = MAX (1, amor_system_get_n_cpus (amor_process_pool_get_system (run->self)));
-
-  return run->self->n_workers > 0 ? MIN (n_cpus, run->self->n_workers) : n_cpus;
-}
 
 /* Runs the @n items @indices with the local function, in one call, and
  * keeps their results; when @timed, their durations go to the sampler
