@@ -54,37 +54,36 @@
  * ## Planning
  *
  * A map first runs a few items (spread over the input, as
- * [class@Amor.Sampler] does) on the first worker, which times each of
- * them: two items, then the rest of
- * [property@Amor.ProcessPool:sample-size], then more when their durations
- * vary a lot — one chunk, one round trip, at a time, and no more than 2 %
- * of the estimated serial time of the map (or the sampler's time budget).
- * Their results are kept, so every item is processed exactly once. When
- * the first two items show that the map is worth splitting, the other
- * workers start while sampling goes on. From them the
- * pool measures what processes cost: the time to start a worker up to its
- * first message ([property@Amor.ProcessPool:spawn-cost]), the round trip of
- * a chunk beyond the work itself
+ * [class@Amor.Sampler] does), timing each of them: two items, then the
+ * rest of [property@Amor.ProcessPool:sample-size], then more when their
+ * durations vary a lot, in rounds shared by the workers already running,
+ * and within 2 % of the map's estimated time on the CPUs it may use (or
+ * the sampler's time budget). Their results are kept, so every item is
+ * processed exactly once. When no worker runs yet, the first worker
+ * samples alone; once the first two items show that the map is worth
+ * splitting, the other workers start while sampling goes on. The pool
+ * measures what processes cost: the time to start a worker up to its
+ * first message ([property@Amor.ProcessPool:spawn-cost]), the round trip
+ * of a chunk beyond the work itself
  * ([property@Amor.ProcessPool:dispatch-cost]) and the time to serialise
  * and deserialise an item and its result, on both sides
- * ([property@Amor.ProcessPool:serialization-cost]). An [class@Amor.Optimizer]
- * then plans with these costs in place of the thread costs: the spawn
- * time as the fork-join cost (0 once every usable CPU has a worker running),
- * the round trip as the dispatch cost, the serialisation cost added to the
- * mean item duration. The chunk size follows the seed's rule with a target
- * chunk duration of 50 ms ([property@Amor.ProcessPool:target-chunk-duration])
- * rather than 1 ms, because a chunk costs a round trip between processes.
- * In a fixed plan (the default) the chunks of the tail shrink to a 2n-th
- * of the items left (n workers), so that the workers finish together even
- * when a few items cost far more than the samples showed.
+ * ([property@Amor.ProcessPool:serialization-cost]). An
+ * [class@Amor.Optimizer] then plans with these costs in place of the
+ * thread costs: the spawn time as the fork-join cost (0 once every usable
+ * CPU has a worker running), the round trip as the dispatch cost, the
+ * serialisation cost added to the mean item duration. The chunk size
+ * follows the seed's rule with a target chunk duration of 50 ms
+ * ([property@Amor.ProcessPool:target-chunk-duration]) rather than 1 ms,
+ * because a chunk costs a round trip between processes. In a fixed plan
+ * (the default) the chunks of the tail shrink to a 2n-th of the items
+ * left (n workers), so that the workers finish together even when a few
+ * items cost far more than the samples showed; the plan's imbalance
+ * estimate counts that tail (about an item's spread, and a round trip per
+ * halving) rather than a part-filled last round of whole chunks.
  *
  * A serial plan runs every item in the first worker — the work callback
  * lives in the worker program, not in the calling process — in chunks of
- * the base chunk size. A pool given the work callback in the calling
- * process too ([method@Amor.ProcessPool.set_local_func]) does better in
- * [method@Amor.ProcessPool.map]: it samples on the calling thread, counts
- * the serialisation only in the parallel estimates, and runs a serial
- * plan right there, with no worker at all. A parallel plan starts the workers it needs and
+ * the base chunk size. A parallel plan starts the workers it needs and
  * hands out chunks to whichever worker is free; a worker gets its next
  * chunk before it has answered the last (but for the last chunks of the
  * map), so that it never waits for the pool in between. The pool keeps
@@ -92,6 +91,20 @@
  * [method@Amor.ProcessPool.shutdown] is called.
  * [property@Amor.ProcessPool:plan] fixes the plan instead, skipping the
  * sampling.
+ *
+ * ## Running items in the calling process
+ *
+ * A pool given the work in the calling process too
+ * ([method@Amor.ProcessPool.set_local_func]) does better in
+ * [method@Amor.ProcessPool.map] while fewer workers run than a parallel
+ * plan would use (a new pool, typically). It samples on the calling
+ * thread, by the same rules, with the callback's own timing of each item
+ * when it gives one; it measures the serialisation on the sampled items
+ * and their results, put through the messages a worker would exchange;
+ * and it plans with that cost counted only in the parallel estimates.
+ * When no worker can pay for itself the plan is serial and every item
+ * runs right there — no worker started, nothing serialised. Otherwise
+ * the rest goes to the workers as above.
  *
  * ## Starting workers
  *
