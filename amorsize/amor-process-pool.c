@@ -126,8 +126,10 @@
  * that are doubles, strings or tuples, and 30 times faster for arrays of
  * doubles (`bench/process/bench-wire.c`); and an item keeps its exact
  * type, which JSON loses (a `(sid)` tuple comes back from JSON as an
- * `av`). A frame longer than
- * [property@Amor.ProcessPool:max-frame-size] is an error.
+ * `av`). The items of a chunk travel as an array of the map's item type
+ * — for numbers, a copy of their bytes — and the results as an array of
+ * their type when they all have the same one; an `av` otherwise. A frame
+ * longer than [property@Amor.ProcessPool:max-frame-size] is an error.
  *
  * ## Failures
  *
@@ -766,9 +768,18 @@ run_take_results (Run       *run,
   guint32 chunk_id;
   gint64 overhead_ns;
   gint64 compute_ns = 0;
+  gboolean boxed;
 
-  g_variant_get (message, "(u@av@axx)", &chunk_id, &results, &durations, &overhead_ns);
+  g_variant_get (message, "(uv@axx)", &chunk_id, &results, &durations, &overhead_ns);
   ns = g_variant_get_fixed_array (durations, &n_ns, sizeof (gint64));
+  if (!g_variant_is_of_type (results, G_VARIANT_TYPE_ARRAY))
+    {
+      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                   "results that are a '%s', not an array",
+                   g_variant_get_type_string (results));
+      return FALSE;
+    }
+  boxed = g_variant_is_of_type (results, G_VARIANT_TYPE ("av"));
 
   if (chunk_id != chunk->id)
     {
@@ -787,13 +798,13 @@ run_take_results (Run       *run,
   for (gsize i = 0; i < chunk->n; i++)
     {
       guint64 index = chunk->indices[i];
-      g_autoptr(GVariant) boxed = g_variant_get_child_value (results, i);
+      g_autoptr(GVariant) result = g_variant_get_child_value (results, i);
       GError *type_error = NULL;
 
       g_assert (run->results[index] == NULL);
       /* A result of the wrong type is the work's failure, not the
        * worker's: the map fails, the worker goes on. */
-      if (!pool_keep_result (run->self, &run->results[index], boxed, TRUE, &type_error))
+      if (!pool_keep_result (run->self, &run->results[index], result, boxed, &type_error))
         {
           g_prefix_error (&type_error, "Item %" G_GUINT64_FORMAT ": ", index);
           run_fail (run, type_error);
@@ -970,34 +981,54 @@ worker_pump (Worker *worker)
 
 /* Hands @chunk to @worker (idle, or running one chunk). FALSE when the
  * chunk is too large (the map fails). */
-/* The message of a chunk of the @n items @indices: "(uav)". */
+/* The size of a fixed-size basic type in its serialised form, or 0. */
+static gsize
+fixed_basic_size (const GVariantType *type)
+{
+  switch (g_variant_type_peek_string (type)[0])
+    {
+    case 'y': case 'b': return 1;
+    case 'n': case 'q': return 2;
+    case 'i': case 'u': case 'h': return 4;
+    case 'x': case 't': case 'd': return 8;
+    default: return 0;
+    }
+}
+
+/* The message of a chunk of the @n items @indices: "(uv)", the items an
+ * array of the map's item type (a copy of their bytes when that is a
+ * fixed-size number). */
 static GVariant *
 run_chunk_message (Run           *run,
                    guint32        id,
                    const guint64 *indices,
                    gsize          n)
 {
-  g_autofree GVariant **children = g_new (GVariant *, MAX (n, 1));
-  GVariant *message;
+  const GVariantType *type = g_variant_type_element (g_variant_get_type (run->items));
+  gsize size = fixed_basic_size (type);
+  GVariant *array;
 
-  for (gsize i = 0; i < n; i++)
+  if (size > 0)
     {
-      GVariant *child = g_variant_get_child_value (run->items, indices[i]);
+      gsize n_all = 0;
+      const guint8 *all = g_variant_get_fixed_array (run->items, &n_all, size);
+      g_autofree guint8 *slice = g_malloc (MAX (n, 1) * size);
 
-      if (run->boxed)
-        children[i] = child;
-      else
-        {
-          children[i] = g_variant_ref_sink (g_variant_new_variant (child));
-          g_variant_unref (child);
-        }
+      for (gsize i = 0; i < n; i++)
+        memcpy (slice + i * size, all + indices[i] * size, size);
+      array = g_variant_new_fixed_array (type, slice, n, size);
     }
-  message = g_variant_ref_sink (g_variant_new ("(u@av)", id,
-                                               g_variant_new_array (G_VARIANT_TYPE_VARIANT,
-                                                                    children, n)));
-  for (gsize i = 0; i < n; i++)
-    g_variant_unref (children[i]);
-  return message;
+  else
+    {
+      g_autofree GVariant **children = g_new (GVariant *, MAX (n, 1));
+
+      for (gsize i = 0; i < n; i++)
+        children[i] = g_variant_get_child_value (run->items, indices[i]);
+      array = g_variant_new_array (type, children, n);
+      for (gsize i = 0; i < n; i++)
+        g_variant_unref (children[i]);
+    }
+  return g_variant_ref_sink (g_variant_new ("(uv)", id, array));
 }
 
 static gboolean
@@ -2493,14 +2524,14 @@ run_local_serialization (Run *run)
 {
   gsize n = MAX (run->sampled->len, LOCAL_SERIALIZATION_ITEMS);
   g_autofree guint64 *indices = NULL;
-  g_autofree GVariant **boxed = NULL;
+  g_autofree GVariant **results_of = NULL;
   gint64 elapsed = 0;
 
   if (run->sampled->len == 0)
     return 0.0;
 
   indices = g_new (guint64, n);
-  boxed = g_new (GVariant *, n);
+  results_of = g_new (GVariant *, n);
   for (gsize i = 0; i < n; i++)
     indices[i] = g_array_index (run->sampled, guint64, i % run->sampled->len);
 
@@ -2515,26 +2546,25 @@ run_local_serialization (Run *run)
         {
           GVariant *result = run->results[indices[i]];
 
-          boxed[i] = g_variant_is_of_type (result, G_VARIANT_TYPE_VARIANT)
-                     ? g_variant_ref (result) : g_variant_ref_sink (g_variant_new_variant (result));
+          results_of[i] = g_variant_is_of_type (result, G_VARIANT_TYPE_VARIANT)
+                          ? g_variant_get_variant (result) : g_variant_ref (result);
         }
-      results = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARIANT, boxed, n));
+      results = g_variant_ref_sink (g_variant_new ("(uv)", 0, amor_wire_items_array (results_of, n)));
       for (GVariant *v = message; v != NULL; v = v == message ? results : NULL)
         {
           g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (v);
           g_autoptr(GVariant) back = g_variant_new_from_bytes (g_variant_get_type (v), bytes, FALSE);
-          g_autoptr(GVariant) array = g_variant_is_of_type (back, G_VARIANT_TYPE_ARRAY)
-                                      ? g_variant_ref (back) : g_variant_get_child_value (back, 1);
+          g_autoptr(GVariant) boxed_array = g_variant_get_child_value (back, 1);
+          g_autoptr(GVariant) array = g_variant_get_variant (boxed_array);
 
           for (gsize i = 0; i < n; i++)
             {
-              g_autoptr(GVariant) child = g_variant_get_child_value (array, i);
-              g_autoptr(GVariant) inner = g_variant_get_variant (child);
+              g_autoptr(GVariant) child = amor_wire_array_get (array, i);
             }
         }
       elapsed = amor_clock_now_ns () - t0;
       for (gsize i = 0; i < n; i++)
-        g_variant_unref (boxed[i]);
+        g_variant_unref (results_of[i]);
     }
 
   return 2.0 * (double) elapsed / 1e9 / (double) n;

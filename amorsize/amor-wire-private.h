@@ -12,12 +12,16 @@
  * ends run on the same machine), of the type the message type fixes:
  *
  *   HELLO    'H'  (su)      "amorsize-worker", protocol version
- *   CHUNK    'C'  (uav)     chunk id, the items        (pool -> worker)
- *   RESULTS  'R'  (uavaxx)  chunk id, one result per item, nanoseconds
+ *   CHUNK    'C'  (uv)      chunk id, the items        (pool -> worker)
+ *   RESULTS  'R'  (uvaxx)   chunk id, one result per item, nanoseconds
  *                           spent in the callback per item, nanoseconds the
  *                           worker spent decoding and encoding the chunk
  *   ERROR    'E'  (uusis)   chunk id, position of the failed item in the
  *                           chunk, error domain, code and message
+ *
+ * The items and the results are an array in the variant: of their own type
+ * when they all have one ("ad" for doubles: no variant around each, and a
+ * slice of the map's items is a copy of their bytes), an "av" otherwise.
  *
  * The worker speaks first (HELLO), then answers every CHUNK with RESULTS or
  * ERROR, and exits when its input ends. GVariant's own serialisation was
@@ -36,7 +40,7 @@ G_BEGIN_DECLS
 
 #define AMOR_WIRE_HEADER_SIZE 8
 #define AMOR_WIRE_MAGIC       "amorsize-worker"
-#define AMOR_WIRE_VERSION     1
+#define AMOR_WIRE_VERSION     2
 
 /* The largest frame a worker accepts from its pool. */
 #define AMOR_WIRE_WORKER_MAX_FRAME ((gsize) 1 << 31)
@@ -75,6 +79,11 @@ GVariant           *amor_wire_body_decode   (guint8         type,
  * the items of a chunk. Returns a new, non-floating GVariant. */
 GVariant           *amor_wire_items_array   (GVariant     **values,
                                              gsize          n);
+
+/* Item @index of an array of items or results: unboxed when the array is
+ * an "av". Returns a new reference. */
+GVariant           *amor_wire_array_get     (GVariant      *array,
+                                             gsize          index);
 
 /* Messages. Every constructor returns a new, non-floating GVariant. */
 GVariant           *amor_wire_hello_new     (void);

@@ -19,9 +19,9 @@ amor_wire_body_type (guint8 type)
     case AMOR_WIRE_HELLO:
       return G_VARIANT_TYPE ("(su)");
     case AMOR_WIRE_CHUNK:
-      return G_VARIANT_TYPE ("(uav)");
+      return G_VARIANT_TYPE ("(uv)");
     case AMOR_WIRE_RESULTS:
-      return G_VARIANT_TYPE ("(uavaxx)");
+      return G_VARIANT_TYPE ("(uvaxx)");
     case AMOR_WIRE_ERROR:
       return G_VARIANT_TYPE ("(uusis)");
     default:
@@ -501,4 +501,20 @@ amor_wire_items_array (GVariant **values,
     boxed[i] = g_variant_new_variant (values[i]);
   array = g_variant_new_array (G_VARIANT_TYPE_VARIANT, boxed, n);
   return g_variant_ref_sink (array);
+}
+
+GVariant *
+amor_wire_array_get (GVariant *array,
+                     gsize     index)
+{
+  GVariant *child = g_variant_get_child_value (array, index);
+
+  if (g_variant_is_of_type (child, G_VARIANT_TYPE_VARIANT))
+    {
+      GVariant *inner = g_variant_get_variant (child);
+
+      g_variant_unref (child);
+      return inner;
+    }
+  return child;
 }

@@ -110,8 +110,8 @@ worker_send_error (WorkerFds  *fds,
   return amor_wire_write_frame_fd (fds->out_fd, AMOR_WIRE_ERROR, answer, error);
 }
 
-/* Answers a chunk with @results (an "av", floating or a reference that
- * this takes) and the durations of its items. */
+/* Answers a chunk with @results (an array of the results, floating or a
+ * reference that this takes) and the durations of its items. */
 static gboolean
 worker_send_results (WorkerFds     *fds,
                      guint32        chunk_id,
@@ -133,7 +133,7 @@ worker_send_results (WorkerFds     *fds,
   g_variant_get_data (results_array);
   overhead_ns = amor_clock_now_ns () - received_ns - compute_ns;
 
-  answer = g_variant_ref_sink (g_variant_new ("(u@av@axx)", chunk_id, results_array,
+  answer = g_variant_ref_sink (g_variant_new ("(uv@axx)", chunk_id, results_array,
                                               durations_array, MAX (overhead_ns, 0)));
   return amor_wire_write_frame_fd (fds->out_fd, AMOR_WIRE_RESULTS, answer, error);
 }
@@ -167,8 +167,7 @@ worker_run_items (WorkerFds  *fds,
 
   for (gsize i = 0; i < n; i++)
     {
-      g_autoptr(GVariant) boxed = g_variant_get_child_value (items, i);
-      g_autoptr(GVariant) item = g_variant_get_variant (boxed);
+      g_autoptr(GVariant) item = amor_wire_array_get (items, i);
       GError *local_error = NULL;
       GVariant *result;
       gint64 t0, t1;
@@ -197,63 +196,38 @@ worker_run_items (WorkerFds  *fds,
           g_clear_error (&local_error);
         }
 
-      results[i] = g_variant_ref_sink (g_variant_new_variant (g_variant_take_ref (result)));
-      g_variant_unref (result);
+      results[i] = g_variant_take_ref (result);
       durations[i] = t1 - t0;
       compute_ns += t1 - t0;
     }
 
-  ok = worker_send_results (fds, chunk_id,
-                            g_variant_new_array (G_VARIANT_TYPE_VARIANT, results, n),
+  /* Of one type when they all have one: no variant around each. */
+  ok = worker_send_results (fds, chunk_id, amor_wire_items_array (results, n),
                             durations, n, received_ns, compute_ns, error);
   for (gsize i = 0; i < n; i++)
     g_variant_unref (results[i]);
   return ok;
 }
 
-/* The items of a chunk (an "av") as its chunk function sees them. */
+/* The items of a chunk as its chunk function sees them: an "av" of items
+ * that all have one type becomes an array of that type. */
 static GVariant *
 worker_unbox_items (GVariant *items)
 {
   gsize n = g_variant_n_children (items);
-  g_autofree GVariant **values = g_new (GVariant *, MAX (n, 1));
+  g_autofree GVariant **values = NULL;
   GVariant *array;
 
-  for (gsize i = 0; i < n; i++)
-    {
-      g_autoptr(GVariant) boxed = g_variant_get_child_value (items, i);
+  if (!g_variant_is_of_type (items, G_VARIANT_TYPE ("av")))
+    return g_variant_ref (items);
 
-      values[i] = g_variant_get_variant (boxed);
-    }
+  values = g_new (GVariant *, MAX (n, 1));
+  for (gsize i = 0; i < n; i++)
+    values[i] = amor_wire_array_get (items, i);
   array = amor_wire_items_array (values, n);
   for (gsize i = 0; i < n; i++)
     g_variant_unref (values[i]);
   return array;
-}
-
-/* The results of a chunk function as an "av" of @n results; or NULL when
- * it gave fewer, *n_results set to their number. */
-static GVariant *
-worker_box_results (GVariant *results,
-                    gsize     n,
-                    gsize    *n_results)
-{
-  g_autofree GVariant **boxed = NULL;
-
-  *n_results = g_variant_n_children (results);
-  if (*n_results < n)
-    return NULL;
-  if (g_variant_is_of_type (results, G_VARIANT_TYPE ("av")))
-    return g_variant_ref (results);
-
-  boxed = g_new (GVariant *, MAX (n, 1));
-  for (gsize i = 0; i < n; i++)
-    {
-      g_autoptr(GVariant) child = g_variant_get_child_value (results, i);
-
-      boxed[i] = g_variant_new_variant (child);   /* floating: the array takes it */
-    }
-  return g_variant_new_array (G_VARIANT_TYPE_VARIANT, boxed, n);
 }
 
 /* Runs an AmorWorkerChunkFunc on a whole chunk. */
@@ -274,7 +248,6 @@ worker_run_chunk_func (WorkerFds  *fds,
   gsize n = g_variant_n_children (items);
   gsize n_results = 0;
   GError *local_error = NULL;
-  GVariant *boxed;
   gint64 t0, t1;
   gboolean ok;
 
@@ -315,8 +288,8 @@ worker_run_chunk_func (WorkerFds  *fds,
       return ok;
     }
 
-  boxed = results != NULL ? worker_box_results (results, n, &n_results) : NULL;
-  if (boxed == NULL)
+  n_results = results != NULL ? g_variant_n_children (results) : 0;
+  if (n_results < n)
     {
       /* It stopped at item n_results (0 when it returned nothing). */
       ok = worker_send_error (fds, chunk_id, MIN (n_results, n ? n - 1 : 0), local_error,
@@ -345,15 +318,16 @@ worker_run_chunk_func (WorkerFds  *fds,
           compute_ns += durations[i];
         }
       /* What the callback did besides its items is overhead. */
-      return worker_send_results (fds, chunk_id, boxed, durations, n, received_ns,
-                                  MIN (compute_ns, t1 - t0), error);
+      return worker_send_results (fds, chunk_id, g_steal_pointer (&results), durations, n,
+                                  received_ns, MIN (compute_ns, t1 - t0), error);
     }
 
   /* The chunk is timed as a whole: its items share its duration. */
   for (gsize i = 0; i < n; i++)
     durations[i] = (t1 - t0) / (gint64) MAX (n, 1);
 
-  return worker_send_results (fds, chunk_id, boxed, durations, n, received_ns, t1 - t0, error);
+  return worker_send_results (fds, chunk_id, g_steal_pointer (&results), durations, n,
+                              received_ns, t1 - t0, error);
 }
 
 static gboolean
@@ -404,7 +378,14 @@ worker_serve (ChunkRunner   runner,
           break;
         }
 
-      g_variant_get (body, "(u@av)", &chunk_id, &items);
+      g_variant_get (body, "(uv)", &chunk_id, &items);
+      if (!g_variant_is_of_type (items, G_VARIANT_TYPE_ARRAY))
+        {
+          g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+                       "The worker received a chunk whose items are a '%s', "
+                       "not an array", g_variant_get_type_string (items));
+          break;
+        }
       if (!runner (&fds, chunk_id, items, received_ns, func, user_data, error))
         break;
     }

@@ -369,7 +369,7 @@ test_wire_body (void)
   g_assert_true (amor_wire_hello_check (decoded, &error));
   g_assert_no_error (error);
 
-  /* Bytes that are no "(uav)" in normal form are refused, not read as
+  /* Bytes that are no "(uv)" in normal form are refused, not read as
    * default values. */
   garbage = g_bytes_new_static (junk, sizeof junk);
   g_assert_null (amor_wire_body_decode (AMOR_WIRE_CHUNK, garbage, &error));

@@ -138,14 +138,14 @@ unpack_message (guint8    type,
         g_autoptr(GVariant) items = NULL;
         guint32 id;
 
-        g_variant_get (message, "(u@av)", &id, &items);
-        for (gsize i = 0; i < g_variant_n_children (items); i++)
-          {
-            g_autoptr(GVariant) boxed = g_variant_get_child_value (items, i);
-            g_autoptr(GVariant) item = g_variant_get_variant (boxed);
+        g_variant_get (message, "(uv)", &id, &items);
+        if (g_variant_is_of_type (items, G_VARIANT_TYPE_ARRAY))
+          for (gsize i = 0; i < g_variant_n_children (items); i++)
+            {
+              g_autoptr(GVariant) item = amor_wire_array_get (items, i);
 
-            g_assert_nonnull (item);
-          }
+              g_assert_nonnull (item);
+            }
       }
       break;
 
@@ -158,16 +158,16 @@ unpack_message (guint8    type,
         gint64 overhead;
         guint32 id;
 
-        g_variant_get (message, "(u@av@axx)", &id, &results, &durations, &overhead);
+        g_variant_get (message, "(uv@axx)", &id, &results, &durations, &overhead);
         ns = g_variant_get_fixed_array (durations, &n_ns, sizeof (gint64));
         g_assert_true (n_ns == 0 || ns != NULL);
-        for (gsize i = 0; i < g_variant_n_children (results); i++)
-          {
-            g_autoptr(GVariant) boxed = g_variant_get_child_value (results, i);
-            g_autoptr(GVariant) value = g_variant_get_variant (boxed);
+        if (g_variant_is_of_type (results, G_VARIANT_TYPE_ARRAY))
+          for (gsize i = 0; i < g_variant_n_children (results); i++)
+            {
+              g_autoptr(GVariant) value = amor_wire_array_get (results, i);
 
-            g_assert_nonnull (value);
-          }
+              g_assert_nonnull (value);
+            }
       }
       break;
 

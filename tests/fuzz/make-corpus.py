@@ -66,28 +66,35 @@ def frame(kind, value):
 
 def wire():
     v = GLib.Variant
-    chunk = v("(uav)", (1, [v("t", 7), v("s", "text"), v("ay", b"\x00\x01\x02"),
-                           v("d", 0.5), v("mi", None)]))
-    failing = v("(uav)", (2, [v("t", 1), v("s", "fail"), v("t", 3)]))
-    refused = v("(uav)", (3, [v("b", False)]))
-    empty = v("(uav)", (4, []))
-    hello = v("(su)", ("amorsize-worker", 1))
-    results = v("(uavaxx)", (1, [v("t", 49), v("s", "done")], [1200, 800], 5000))
+    chunk = v("(uv)", (1, v("av", [v("t", 7), v("s", "text"), v("ay", b"\x00\x01\x02"),
+                                  v("d", 0.5), v("mi", None)])))
+    failing = v("(uv)", (2, v("av", [v("t", 1), v("s", "fail"), v("t", 3)])))
+    typed = v("(uv)", (5, v("at", [1, 2, 3, 4])))
+    doubles = v("(uv)", (6, v("ad", [0.5, 1.5])))
+    refused = v("(uv)", (3, v("av", [v("b", False)])))
+    empty = v("(uv)", (4, v("av", [])))
+    not_an_array = v("(uv)", (7, v("s", "items")))
+    hello = v("(su)", ("amorsize-worker", 2))
+    results = v("(uvaxx)", (1, v("av", [v("t", 49), v("s", "done")]), [1200, 800], 5000))
+    typed_results = v("(uvaxx)", (5, v("at", [2, 5, 10, 17]), [10, 10, 10, 10], 900))
     error = v("(uusis)", (2, 1, "g-io-error-quark", 0, "Item 1: asked to fail"))
 
     # Even first byte: a worker's input.
     write("wire", "worker-chunks",
           b"\x00" + frame("C", chunk) + frame("C", failing) + frame("C", empty))
+    write("wire", "worker-typed-chunks", b"\x00" + frame("C", typed) + frame("C", doubles))
     write("wire", "worker-refused", b"\x00" + frame("C", refused))
+    write("wire", "worker-not-an-array", b"\x00" + frame("C", not_an_array))
     write("wire", "worker-not-a-chunk", b"\x00" + frame("H", hello))
     write("wire", "worker-truncated", b"\x00" + frame("C", chunk)[:-3])
     write("wire", "worker-empty", b"\x00")
     # Odd first byte: a worker's output, as the pool reads it.
     write("wire", "pool-conversation",
-          b"\x01" + frame("H", hello) + frame("R", results) + frame("E", error))
+          b"\x01" + frame("H", hello) + frame("R", results) + frame("R", typed_results)
+          + frame("E", error))
     write("wire", "pool-bad-header", b"\x01" + b"\x00\x00\x00\x04Zxyz" + b"abcd")
     write("wire", "pool-oversized", b"\x01" + struct.pack(">IB3x", 0x7FFFFFFF, ord("R")))
-    write("wire", "pool-old-hello", b"\x01" + frame("H", v("(su)", ("amorsize-worker", 0))))
+    write("wire", "pool-old-hello", b"\x01" + frame("H", v("(su)", ("amorsize-worker", 1))))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //
 // A frame is a 4-byte big-endian length, a type byte and three zero bytes,
-// then a GVariant (the hello is "(su)": "amorsize-worker", version 1).
+// then a GVariant (the hello is "(su)": "amorsize-worker", version 2).
 
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
@@ -29,7 +29,7 @@ function readExactly(n) {
     return bytes.length === n ? bytes : null;
 }
 
-const hello = new GLib.Variant('(su)', ['amorsize-worker', 1]).get_data_as_bytes().toArray();
+const hello = new GLib.Variant('(su)', ['amorsize-worker', 2]).get_data_as_bytes().toArray();
 output.write_all(frame('H', hello), null);
 
 const header = readExactly(8);
