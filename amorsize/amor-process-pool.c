@@ -2538,6 +2538,7 @@ run_local_serialization (Run *run)
   for (guint round = 0; round < 2; round++)
     {
       g_autoptr(GVariant) message = NULL;
+      g_autoptr(GVariant) typed = NULL;
       g_autoptr(GVariant) results = NULL;
       gint64 t0 = amor_clock_now_ns ();
 
@@ -2549,7 +2550,8 @@ run_local_serialization (Run *run)
           results_of[i] = g_variant_is_of_type (result, G_VARIANT_TYPE_VARIANT)
                           ? g_variant_get_variant (result) : g_variant_ref (result);
         }
-      results = g_variant_ref_sink (g_variant_new ("(uv)", 0, amor_wire_items_array (results_of, n)));
+      typed = amor_wire_items_array (results_of, n);
+      results = g_variant_ref_sink (g_variant_new ("(uv)", 0, typed));
       for (GVariant *v = message; v != NULL; v = v == message ? results : NULL)
         {
           g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (v);
