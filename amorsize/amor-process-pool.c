@@ -306,6 +306,9 @@ struct _Run
   guint64          n_items;
   GVariant       **results;      /* "v" values, by index */
   guint64          n_done;
+  /* Workers running when the map began: the others' start is a cost of
+   * this map, even when they were started ahead of the plan. */
+  guint            n_kept;
 
   GPtrArray       *workers;      /* Worker: alive ones of this map */
   guint            pending;      /* asynchronous operations under way */
@@ -1493,7 +1496,7 @@ run_make_plan (Run *run)
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERIALIZATION_COST]);
     }
 
-  return pool_plan (self, run->sampler, run->n_items, run->workers->len,
+  return pool_plan (self, run->sampler, run->n_items, run->n_kept,
                     self->spawn_cost, self->dispatch_cost, 0.0);
 }
 
@@ -1701,7 +1704,21 @@ run_schedule (Run *run)
         }
       else
         {
-          if (run_count_workers (run, WORKER_SPAWNING) == 0)
+          /* No worker yet: start as many as a parallel plan would use at
+           * once, rather than the others after the first has timed two
+           * items — a worker started from an argv takes tens of
+           * milliseconds, which they then spend side by side. The plan
+           * still counts their start as a cost (run->n_kept): a map too
+           * small for them stays serial, and they wait for the next. */
+          if (run->workers->len == 0)
+            {
+              guint want = (guint) MIN ((guint64) run_wanted_workers (run), run->n_items);
+
+              for (guint i = 0; i < MAX (want, 1); i++)
+                if (!run_spawn (run))
+                  break;
+            }
+          else if (run_count_workers (run, WORKER_SPAWNING) == 0)
             run_spawn (run);
           goto check;
         }
@@ -2815,6 +2832,7 @@ pool_map_start (AmorProcessPool     *self,
       g_ptr_array_add (run->workers, worker_ref (worker));
     }
   g_ptr_array_set_size (self->idle, 0);
+  run->n_kept = run->workers->len;
 
   if (cancellable != NULL)
     {
