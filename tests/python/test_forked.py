@@ -218,6 +218,23 @@ class ForkedPoolTest(unittest.TestCase):
         self.assertEqual(pool.map_values([3], 't'), [10])
         pool.shutdown()
 
+    def test_sampling_moves_to_forks(self):
+        # Items of at least 2 ms: after two samples here the map is worth
+        # splitting and the sampling left (3 items, 6 ms at least) outlasts
+        # a fork, so it goes on in the workers.
+        pool, work = self.new_pool(values=True, sleep=0.002)
+        n = 1000
+        self.assertEqual(pool.map_values(range(n), 't'),
+                         [v * v + 1 for v in range(n)])
+        plan = pool.props.result
+        self.assertEqual(plan.props.n_workers, 2, plan.explain())
+        counts, pids = work.counts(n)
+        self.assertEqual(counts, [1] * n)
+        here = [i for i in range(n) if pids[i] == os.getpid()]
+        self.assertEqual(len(here), 2)
+        self.assertGreater(plan.props.n_samples, 2)
+        pool.shutdown()
+
     def test_exception_in_fork(self):
         pool, work = self.new_pool(raise_at=7)
         self.set_plan(pool, 3)
