@@ -465,7 +465,7 @@ amor_worker_serve (AmorWorkerFunc   func,
  *
  * A call from C into an interpreter and back costs microseconds, and more
  * after the work has pushed the interpreter's own code out of the caches:
- * for a Python callback it was measured at 15 to 25 µs per item between
+ * for a Python callback it was measured at 10 to 25 µs per item between
  * items of 1 ms. A chunk callback pays it once per chunk and loops over
  * the items in its own language. The items come as an array of their
  * type when they all have the same (`ad` for doubles; in Python their

@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/process/run.sh: the process-pool benchmarks.
 #
-# Usage: bench/process/run.sh [js|py|wire|all] [BENCH OPTIONS...]
+# Usage: bench/process/run.sh [js|py|wire|gi-call|all] [BENCH OPTIONS...]
 #
 #   BUILDDIR   a build directory of amorsize (default: _build in the source
 #              tree); its library and Amor-1 typelib are used
@@ -14,6 +14,7 @@
 #   py    pure-Python CPU work: amorsize against multiprocessing.Pool.map
 #         and concurrent.futures.ProcessPoolExecutor
 #   wire  the serialisation of a chunk: GVariant against json-glib
+#   gi-call  what a PyGObject call costs after some pure-Python work
 #
 # Prints Markdown tables on stdout. Run it on an otherwise idle machine: the
 # contenders are compared on wall time (the tables show how much CPU other
@@ -55,10 +56,15 @@ run_py () {
   "$python" "$here/bench-py.py" --json "$out/bench-py.json" "$@"
 }
 
+run_gi_call () {
+  "$python" "$here/bench-gi-call.py"
+}
+
 case "$what" in
   wire) run_wire "$@" ;;
   js) run_js "$@" ;;
   py) run_py "$@" ;;
+  gi-call) run_gi_call ;;
   all)
     run_wire
     echo
@@ -67,7 +73,7 @@ case "$what" in
     run_py "$@"
     ;;
   *)
-    echo "run.sh: unknown benchmark '$what' (js, py, wire or all)" >&2
+    echo "run.sh: unknown benchmark '$what' (js, py, wire, gi-call or all)" >&2
     exit 2
     ;;
 esac
