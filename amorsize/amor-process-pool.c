@@ -2460,7 +2460,8 @@ run_local (Run            *run,
   g_autoptr(GVariant) durations = NULL;
   GError *local_error = NULL;
   const gint64 *ns = NULL;
-  gsize n_results, n_ns = 0;
+  gsize failed = 0, n_ns = 0;
+  GVariant *answer;
   gboolean boxed;
   gint64 t0, t1;
 
@@ -2476,43 +2477,18 @@ run_local (Run            *run,
     g_variant_unref (values[i]);
 
   t0 = amor_clock_now_ns ();
-  results = self->local_func (items, self->local_data, &local_error);
+  answer = self->local_func (items, self->local_data, &local_error);
   t1 = amor_clock_now_ns ();
-  if (results != NULL)
-    g_variant_take_ref (results);
-  if (results != NULL && g_variant_is_of_type (results, G_VARIANT_TYPE ("(*ax)")))
+
+  results = amor_wire_chunk_answer (answer, n, &durations, &failed, &local_error);
+  if (results == NULL)
     {
-      g_autoptr(GVariant) pair = g_steal_pointer (&results);
-
-      results = g_variant_get_child_value (pair, 0);
-      durations = g_variant_get_child_value (pair, 1);
-      ns = g_variant_get_fixed_array (durations, &n_ns, sizeof (gint64));
-    }
-  n_results = results != NULL && g_variant_is_of_type (results, G_VARIANT_TYPE_ARRAY)
-              ? g_variant_n_children (results) : 0;
-
-  if (n_results != n)
-    {
-      gsize failed = MIN (n_results, n - 1);
-
-      if (local_error == NULL)
-        g_set_error (&local_error, AMOR_ERROR, AMOR_ERROR_WORK_FAILED,
-                     n_results > n ? "the work callback returned %" G_GSIZE_FORMAT
-                                     " results for %" G_GSIZE_FORMAT " items"
-                                   : "the work callback stopped at this item without "
-                                     "setting an error (%" G_GSIZE_FORMAT " of %"
-                                     G_GSIZE_FORMAT " results)",
-                     n_results, n);
       g_prefix_error (&local_error, "Item %" G_GUINT64_FORMAT ": ", indices[failed]);
       g_propagate_error (error, local_error);
       return FALSE;
     }
-  if (local_error != NULL)
-    {
-      g_warning ("The work callback returned results but set an error "
-                 "(%s); the error is ignored", local_error->message);
-      g_clear_error (&local_error);
-    }
+  if (durations != NULL)
+    ns = g_variant_get_fixed_array (durations, &n_ns, sizeof (gint64));
 
   boxed = g_variant_is_of_type (results, G_VARIANT_TYPE ("av"));
   for (gsize i = 0; i < n; i++)
@@ -2528,7 +2504,7 @@ run_local (Run            *run,
       run->n_done++;
       if (timed)
         amor_sampler_add_duration (run->sampler,
-                                   n_ns == n ? (double) MAX (ns[i], 0) / 1e9
+                                   ns != NULL ? (double) MAX (ns[i], 0) / 1e9
                                              : (double) (t1 - t0) / 1e9 / (double) n);
     }
   return TRUE;

@@ -85,6 +85,20 @@ GVariant           *amor_wire_items_array   (GVariant     **values,
 GVariant           *amor_wire_array_get     (GVariant      *array,
                                              gsize          index);
 
+/* What an AmorWorkerChunkFunc answered for @n items (@answer, floating,
+ * owned or NULL; taken here), checked: returns its results, and sets
+ * @durations to the "ax" of its items' durations when it timed them itself
+ * (else NULL). On a wrong answer — not an array, more or fewer results than
+ * items — returns NULL with @failed set to the position of the item to
+ * blame and @func_error to the callback's own error, or one saying what is
+ * wrong when the callback set none. A callback error beside good results
+ * is warned about and cleared. */
+GVariant           *amor_wire_chunk_answer  (GVariant      *answer,
+                                             gsize          n,
+                                             GVariant     **durations,
+                                             gsize         *failed,
+                                             GError       **func_error);
+
 /* Messages. Every constructor returns a new, non-floating GVariant. */
 GVariant           *amor_wire_hello_new     (void);
 gboolean            amor_wire_hello_check   (GVariant      *hello,

@@ -518,3 +518,67 @@ amor_wire_array_get (GVariant *array,
     }
   return child;
 }
+
+GVariant *
+amor_wire_chunk_answer (GVariant  *answer,
+                        gsize      n,
+                        GVariant **durations,
+                        gsize     *failed,
+                        GError   **func_error)
+{
+  g_autoptr(GVariant) results = answer != NULL ? g_variant_take_ref (answer) : NULL;
+  g_autoptr(GVariant) timed = NULL;
+  gsize n_results;
+
+  *durations = NULL;
+  *failed = 0;
+
+  /* (results, durations): the callback timed its items itself. */
+  if (results != NULL && g_variant_is_of_type (results, G_VARIANT_TYPE ("(*ax)")))
+    {
+      g_autoptr(GVariant) pair = g_steal_pointer (&results);
+
+      results = g_variant_get_child_value (pair, 0);
+      timed = g_variant_get_child_value (pair, 1);
+    }
+
+  if (results != NULL && !g_variant_is_of_type (results, G_VARIANT_TYPE_ARRAY))
+    {
+      g_clear_error (func_error);
+      g_set_error (func_error, AMOR_ERROR, AMOR_ERROR_WORK_FAILED,
+                   "the chunk callback returned a '%s' instead of an array of results",
+                   g_variant_get_type_string (results));
+      return NULL;
+    }
+
+  n_results = results != NULL ? g_variant_n_children (results) : 0;
+  if (n_results > n)
+    {
+      g_clear_error (func_error);
+      g_set_error (func_error, AMOR_ERROR, AMOR_ERROR_WORK_FAILED,
+                   "the chunk callback returned %" G_GSIZE_FORMAT " results for %"
+                   G_GSIZE_FORMAT " items", n_results, n);
+      return NULL;
+    }
+  if (n_results < n)
+    {
+      /* It stopped at item n_results (0 when it returned nothing). */
+      *failed = n_results;
+      if (*func_error == NULL)
+        g_set_error_literal (func_error, AMOR_ERROR, AMOR_ERROR_WORK_FAILED,
+                             "the chunk callback stopped at this item without setting "
+                             "an error (a Python exception looks like this: see the "
+                             "standard error of the process that ran it)");
+      return NULL;
+    }
+
+  if (*func_error != NULL)
+    {
+      g_warning ("The chunk callback returned results but set an error "
+                 "(%s); the error is ignored", (*func_error)->message);
+      g_clear_error (func_error);
+    }
+  if (timed != NULL && g_variant_n_children (timed) == n)
+    *durations = g_steal_pointer (&timed);
+  return g_steal_pointer (&results);
+}

@@ -246,70 +246,29 @@ worker_run_chunk_func (WorkerFds  *fds,
   g_autoptr(GVariant) timed = NULL;
   g_autofree gint64 *durations = NULL;
   gsize n = g_variant_n_children (items);
-  gsize n_results = 0;
+  gsize failed = 0;
   GError *local_error = NULL;
+  GVariant *answer;
   gint64 t0, t1;
   gboolean ok;
 
   t0 = amor_clock_now_ns ();
-  results = func (values, user_data, &local_error);
+  answer = func (values, user_data, &local_error);
   t1 = amor_clock_now_ns ();
-  if (results != NULL)
-    g_variant_take_ref (results);
 
-  /* (results, durations): the callback timed its items itself. */
-  if (results != NULL && g_variant_is_of_type (results, G_VARIANT_TYPE ("(*ax)")))
+  results = amor_wire_chunk_answer (answer, n, &timed, &failed, &local_error);
+  if (results == NULL)
     {
-      g_autoptr(GVariant) pair = g_steal_pointer (&results);
-
-      results = g_variant_get_child_value (pair, 0);
-      timed = g_variant_get_child_value (pair, 1);
-    }
-
-  if (results != NULL && !g_variant_is_of_type (results, G_VARIANT_TYPE_ARRAY))
-    {
-      g_clear_error (&local_error);
-      g_set_error (&local_error, AMOR_ERROR, AMOR_ERROR_WORK_FAILED,
-                   "the chunk callback returned a '%s' instead of an array of results",
-                   g_variant_get_type_string (results));
-      ok = worker_send_error (fds, chunk_id, 0, local_error, NULL, error);
+      ok = worker_send_error (fds, chunk_id, failed, local_error, NULL, error);
       g_clear_error (&local_error);
       return ok;
-    }
-
-  if (results != NULL && g_variant_n_children (results) > n)
-    {
-      g_clear_error (&local_error);
-      g_set_error (&local_error, AMOR_ERROR, AMOR_ERROR_WORK_FAILED,
-                   "the chunk callback returned %" G_GSIZE_FORMAT " results for %"
-                   G_GSIZE_FORMAT " items", g_variant_n_children (results), n);
-      ok = worker_send_error (fds, chunk_id, 0, local_error, NULL, error);
-      g_clear_error (&local_error);
-      return ok;
-    }
-
-  n_results = results != NULL ? g_variant_n_children (results) : 0;
-  if (n_results < n)
-    {
-      /* It stopped at item n_results (0 when it returned nothing). */
-      ok = worker_send_error (fds, chunk_id, MIN (n_results, n ? n - 1 : 0), local_error,
-                              "the chunk callback stopped at this item without setting "
-                              "an error (a Python exception looks like this: see the "
-                              "worker's standard error)", error);
-      g_clear_error (&local_error);
-      return ok;
-    }
-  if (local_error != NULL)
-    {
-      g_warning ("The chunk callback returned results but set an error "
-                 "(%s); the error is ignored", local_error->message);
-      g_clear_error (&local_error);
     }
 
   durations = g_new (gint64, MAX (n, 1));
-  if (timed != NULL && g_variant_n_children (timed) == n)
+  if (timed != NULL)
     {
-      const gint64 *ns = g_variant_get_fixed_array (timed, &n_results, sizeof (gint64));
+      gsize n_ns = 0;   /* n: amor_wire_chunk_answer() checked it */
+      const gint64 *ns = g_variant_get_fixed_array (timed, &n_ns, sizeof (gint64));
       gint64 compute_ns = 0;
 
       for (gsize i = 0; i < n; i++)
