@@ -308,7 +308,6 @@ struct _Run
   GSource         *cancel_source;
 
   GVariant        *items;
-  gboolean         boxed;        /* the items are an "av" */
   guint64          n_items;
   GVariant       **results;      /* "v" values, by index */
   guint64          n_done;
@@ -1004,17 +1003,17 @@ fixed_basic_size (const GVariantType *type)
     }
 }
 
-/* The message of a chunk of the @n items @indices: "(uv)", the items an
- * array of the map's item type (a copy of their bytes when that is a
- * fixed-size number). */
+/* The @n items @indices as an array of the map's item type (a copy of
+ * their bytes when that is a fixed-size number). Returns a floating
+ * reference. */
 static GVariant *
-run_chunk_message (Run           *run,
-                   guint32        id,
-                   const guint64 *indices,
-                   gsize          n)
+run_items_slice (Run           *run,
+                 const guint64 *indices,
+                 gsize          n)
 {
   const GVariantType *type = g_variant_type_element (g_variant_get_type (run->items));
   gsize size = fixed_basic_size (type);
+  g_autofree GVariant **children = NULL;
   GVariant *array;
 
   if (size > 0)
@@ -1025,19 +1024,26 @@ run_chunk_message (Run           *run,
 
       for (gsize i = 0; i < n; i++)
         memcpy (slice + i * size, all + indices[i] * size, size);
-      array = g_variant_new_fixed_array (type, slice, n, size);
+      return g_variant_new_fixed_array (type, slice, n, size);
     }
-  else
-    {
-      g_autofree GVariant **children = g_new (GVariant *, MAX (n, 1));
 
-      for (gsize i = 0; i < n; i++)
-        children[i] = g_variant_get_child_value (run->items, indices[i]);
-      array = g_variant_new_array (type, children, n);
-      for (gsize i = 0; i < n; i++)
-        g_variant_unref (children[i]);
-    }
-  return g_variant_ref_sink (g_variant_new ("(uv)", id, array));
+  children = g_new (GVariant *, MAX (n, 1));
+  for (gsize i = 0; i < n; i++)
+    children[i] = g_variant_get_child_value (run->items, indices[i]);
+  array = g_variant_new_array (type, children, n);
+  for (gsize i = 0; i < n; i++)
+    g_variant_unref (children[i]);
+  return array;
+}
+
+/* The message of a chunk of the @n items @indices: "(uv)". */
+static GVariant *
+run_chunk_message (Run           *run,
+                   guint32        id,
+                   const guint64 *indices,
+                   gsize          n)
+{
+  return g_variant_ref_sink (g_variant_new ("(uv)", id, run_items_slice (run, indices, n)));
 }
 
 static gboolean
@@ -2454,8 +2460,7 @@ run_local (Run            *run,
            GError        **error)
 {
   AmorProcessPool *self = run->self;
-  g_autofree GVariant **values = g_new (GVariant *, MAX (n, 1));
-  g_autoptr(GVariant) items = NULL;
+  g_autoptr(GVariant) items = amor_wire_items_unbox (run_items_slice (run, indices, n));
   g_autoptr(GVariant) results = NULL;
   g_autoptr(GVariant) durations = NULL;
   GError *local_error = NULL;
@@ -2464,17 +2469,6 @@ run_local (Run            *run,
   GVariant *answer;
   gboolean boxed;
   gint64 t0, t1;
-
-  for (gsize i = 0; i < n; i++)
-    {
-      GVariant *child = g_variant_get_child_value (run->items, indices[i]);
-
-      values[i] = run->boxed ? g_variant_get_variant (child) : g_variant_ref (child);
-      g_variant_unref (child);
-    }
-  items = amor_wire_items_array (values, n);
-  for (gsize i = 0; i < n; i++)
-    g_variant_unref (values[i]);
 
   t0 = amor_clock_now_ns ();
   answer = self->local_func (items, self->local_data, &local_error);
@@ -2819,7 +2813,6 @@ pool_map_start (AmorProcessPool     *self,
   run->context = g_main_context_ref_thread_default ();
   run->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   run->items = g_steal_pointer (&owned_items);
-  run->boxed = g_variant_is_of_type (run->items, G_VARIANT_TYPE ("av"));
   run->n_items = g_variant_n_children (run->items);
   run->results = g_new0 (GVariant *, MAX (run->n_items, 1));
   run->workers = g_ptr_array_new_with_free_func ((GDestroyNotify) worker_unref);

@@ -80,6 +80,12 @@ GVariant           *amor_wire_body_decode   (guint8         type,
 GVariant           *amor_wire_items_array   (GVariant     **values,
                                              gsize          n);
 
+/* The items of a chunk as a chunk function sees them: an "av" of items
+ * that all have one type becomes an array of that type; any other array
+ * stays as it is. A floating @items is sunk. Returns a new, non-floating
+ * reference. */
+GVariant           *amor_wire_items_unbox   (GVariant      *items);
+
 /* Item @index of an array of items or results: unboxed when the array is
  * an "av". Returns a new reference. */
 GVariant           *amor_wire_array_get     (GVariant      *array,

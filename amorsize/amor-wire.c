@@ -582,3 +582,23 @@ amor_wire_chunk_answer (GVariant  *answer,
     *durations = g_steal_pointer (&timed);
   return g_steal_pointer (&results);
 }
+
+GVariant *
+amor_wire_items_unbox (GVariant *items)
+{
+  g_autoptr(GVariant) owned = g_variant_ref_sink (items);
+  gsize n = g_variant_n_children (items);
+  g_autofree GVariant **values = NULL;
+  GVariant *array;
+
+  if (!g_variant_is_of_type (items, G_VARIANT_TYPE ("av")))
+    return g_variant_ref (items);
+
+  values = g_new (GVariant *, MAX (n, 1));
+  for (gsize i = 0; i < n; i++)
+    values[i] = amor_wire_array_get (items, i);
+  array = amor_wire_items_array (values, n);
+  for (gsize i = 0; i < n; i++)
+    g_variant_unref (values[i]);
+  return array;
+}

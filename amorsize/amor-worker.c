@@ -209,27 +209,6 @@ worker_run_items (WorkerFds  *fds,
   return ok;
 }
 
-/* The items of a chunk as its chunk function sees them: an "av" of items
- * that all have one type becomes an array of that type. */
-static GVariant *
-worker_unbox_items (GVariant *items)
-{
-  gsize n = g_variant_n_children (items);
-  g_autofree GVariant **values = NULL;
-  GVariant *array;
-
-  if (!g_variant_is_of_type (items, G_VARIANT_TYPE ("av")))
-    return g_variant_ref (items);
-
-  values = g_new (GVariant *, MAX (n, 1));
-  for (gsize i = 0; i < n; i++)
-    values[i] = amor_wire_array_get (items, i);
-  array = amor_wire_items_array (values, n);
-  for (gsize i = 0; i < n; i++)
-    g_variant_unref (values[i]);
-  return array;
-}
-
 /* Runs an AmorWorkerChunkFunc on a whole chunk. */
 static gboolean
 worker_run_chunk_func (WorkerFds  *fds,
@@ -241,7 +220,7 @@ worker_run_chunk_func (WorkerFds  *fds,
                        GError    **error)
 {
   AmorWorkerChunkFunc func = (AmorWorkerChunkFunc) func_pointer;
-  g_autoptr(GVariant) values = worker_unbox_items (items);
+  g_autoptr(GVariant) values = amor_wire_items_unbox (items);
   g_autoptr(GVariant) results = NULL;
   g_autoptr(GVariant) timed = NULL;
   g_autofree gint64 *durations = NULL;
