@@ -72,7 +72,7 @@
  * thread costs: the spawn time as the fork-join cost (0 once every usable
  * CPU has a worker running), the round trip as the dispatch cost, the
  * serialisation cost added to the mean item duration. The chunk size
- * follows the seed's rule with a target chunk duration of 50 ms
+ * follows the seed's rule with a target chunk duration of 100 ms
  * ([property@Amor.ProcessPool:target-chunk-duration]) rather than 1 ms,
  * because a chunk costs a round trip between processes. In a fixed plan
  * (the default) the chunks of the tail shrink to a 2n-th of the items
@@ -103,11 +103,19 @@
  * and their results, put through the messages a worker would exchange;
  * and it plans with that cost counted only in the parallel estimates.
  * When no worker can pay for itself the plan is serial and every item
- * runs right there — no worker started, nothing serialised. Otherwise
- * the rest goes to the workers as above; and when the first two items
- * already show that, and the sampling left would take longer than a
- * forked worker takes to start (3 ms, or the measured start), the workers
- * start at once and the sampling goes on in them, side by side.
+ * runs right there — no worker started, nothing serialised.
+ *
+ * Otherwise the calling thread is one of the plan's workers: one worker
+ * process fewer starts, and that thread runs chunks of its own between
+ * the messages of the others (chunks of half the plan's size, so that a
+ * worker, holding its next chunk, never waits for it). Near the end it
+ * takes the last items in small chunks, and a worker is sent no more
+ * ahead than about a quarter of what is left, so that the two finish
+ * together. When the first two items already show that the map is worth
+ * splitting, and the sampling left would take longer than a forked worker
+ * takes to start (3 ms, or the measured start), the workers start at once
+ * and take a share of each later round of samples, as do the workers
+ * kept from an earlier map; the plan does not wait for their last share.
  *
  * ## Starting workers
  *
@@ -186,9 +194,12 @@
 #define LOCAL_DEFAULT_SPAWN_COST     0.010
 #define LOCAL_DEFAULT_DISPATCH_COST  200e-6
 #define LOCAL_DEFAULT_ITEM_COST      10e-6
-/* The start of a forked worker, measured at 2 to 3 ms here: sampling that
- * would take longer moves to the workers once they are worth starting. */
+/* The start of a forked worker, measured at 2 to 3 ms here: when the
+ * sampling left would take longer, the workers start during it. */
 #define LOCAL_FORK_COST              3e-3
+/* The serialisation cost of an item is measured on chunks of at least
+ * this many items. */
+#define LOCAL_SERIALIZATION_ITEMS    64
 
 typedef struct _Run Run;
 
@@ -339,6 +350,11 @@ struct _Run
   gboolean         local;
   double           chunk_serialization_sum;
   guint64          chunk_serialization_n;
+  /* A blocking map with a local function: the calling thread runs chunks
+   * too, as one of a parallel plan's workers (run_help_cb()). */
+  gboolean         may_run_here;
+  gboolean         here;         /* in run_here(): nothing else schedules */
+  GSource         *helper;
 
   /* Running */
   AmorResult      *plan;
@@ -821,12 +837,17 @@ run_take_results (Run       *run,
     }
   run->n_done += chunk->n;
 
-  if (run->local)
+  /* What a message costs whatever its size weighs too much in small
+   * chunks: their figure is not kept. */
+  if (run->local && chunk->n >= LOCAL_SERIALIZATION_ITEMS)
     {
       double decode = (double) (amor_clock_now_ns () - decode_start_ns) / 1e9;
 
-      run->chunk_serialization_sum += (double) chunk->encode_ns / 1e9 + decode +
-                                      (double) MAX (overhead_ns, 0) / 1e9;
+      /* As run_local_serialization() counts it: each side of the socket
+       * pays about what this one does. The worker's own overhead is not
+       * counted: it is mostly that of the work function, paid here too,
+       * and in a fresh fork, the copying of the pages it writes to. */
+      run->chunk_serialization_sum += 2.0 * ((double) chunk->encode_ns / 1e9 + decode);
       run->chunk_serialization_n += chunk->n;
     }
 
@@ -842,6 +863,10 @@ run_take_results (Run       *run,
       double per_item = serialization / (double) chunk->n;
       double dispatch = MAX (0.0, round_trip - (double) compute_ns / 1e9 - serialization);
 
+      /* Sampled with the calling thread, the serialisation is counted in
+       * the parallel estimates only (run_plan_here()). */
+      if (run->local)
+        per_item = 0.0;
       for (gsize i = 0; i < chunk->n; i++)
         amor_sampler_add_duration (run->sampler, (double) MAX (ns[i], 0) / 1e9 + per_item);
       run->serialization_sum += serialization;
@@ -903,6 +928,8 @@ worker_answer_cb (GObject      *source,
   if (message != NULL && type == AMOR_WIRE_RESULTS &&
       run_take_results (run, chunk, message, decode_start_ns, &error))
     {
+      g_debug ("process pool: worker %u answered chunk %u (%" G_GSIZE_FORMAT " items from %"
+               G_GUINT64_FORMAT ")", worker->id, chunk->id, chunk->n, chunk->indices[0]);
       chunk_free (g_queue_pop_head (&worker->inflight));
       goto next;
     }
@@ -1071,6 +1098,9 @@ run_send (Run    *run,
       return FALSE;
     }
 
+  g_debug ("process pool: chunk %u (%" G_GSIZE_FORMAT " items from %" G_GUINT64_FORMAT
+           "%s) to worker %u", chunk->id, chunk->n, chunk->indices[0],
+           chunk->sample ? ", sampled" : "", worker->id);
   worker->state = WORKER_BUSY;
   g_queue_push_tail (&worker->inflight, chunk);
   worker_pump (worker);
@@ -1365,6 +1395,15 @@ run_wanted_workers (Run *run)
   return run->self->n_workers > 0 ? MIN (n_cpus, run->self->n_workers) : n_cpus;
 }
 
+/* 1 when the calling thread runs chunks of a parallel plan beside the
+ * workers (a blocking map that it sampled, run_help_cb()): one worker
+ * fewer starts. */
+static guint
+run_local_share (Run *run)
+{
+  return run->local && run->may_run_here ? 1 : 0;
+}
+
 /* Sampling runs while most CPUs wait: as AmorSampler does, it stops once it
  * has two durations and has taken its time budget or this share of the
  * estimated time of the whole map on all the CPUs it may use... */
@@ -1411,9 +1450,9 @@ run_sample_count (Run *run)
   else
     return 0;
 
-  /* Workers sample in parallel, a share of each round each: the time left
-   * holds that many more items. */
-  parallel = MAX (1, run_count_workers (run, WORKER_IDLE));
+  /* Workers sample in parallel, a share of each round each (with this
+   * thread, in run_here()): the time left holds that many more items. */
+  parallel = MAX (1, run_count_workers (run, WORKER_IDLE) + (run->here ? 1 : 0));
   if (mean > 0.0 && (budget - elapsed) * parallel / mean < (double) count)
     count = MAX (1, (guint64) ((budget - elapsed) * parallel / mean));
   return count;
@@ -1428,6 +1467,22 @@ compare_guint64 (gconstpointer a,
   return (x > y) - (x < y);
 }
 
+
+/* A chunk of @n items to sample, spread over the input. */
+static Chunk *
+run_sample_chunk (Run     *run,
+                  guint64  n)
+{
+  Chunk *chunk = g_new0 (Chunk, 1);
+
+  chunk->indices = g_new (guint64, n);
+  for (guint64 i = 0; i < n; i++)
+    chunk->indices[i] = run_next_sample_index (run);
+  qsort (chunk->indices, n, sizeof (guint64), compare_guint64);
+  chunk->n = n;
+  chunk->sample = TRUE;
+  return chunk;
+}
 
 static Worker *
 run_find_idle (Run *run)
@@ -1508,9 +1563,11 @@ run_make_plan (Run *run)
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERIALIZATION_COST]);
     }
 
-  return pool_plan (self, run->sampler, run->n_items, run->n_kept,
+  return pool_plan (self, run->sampler, run->n_items, run->n_kept + run_local_share (run),
                     self->spawn_cost, self->dispatch_cost, 0.0);
 }
+
+static gboolean run_help_cb (gpointer user_data);
 
 static void
 run_start_plan (Run *run)
@@ -1543,23 +1600,32 @@ run_start_plan (Run *run)
   if (n_chunks < run->n_workers)
     run->n_workers = (guint) MAX (n_chunks, 1);
 
+  /* A blocking map sampled in the calling thread: rather than wait for
+   * the workers, that thread is one of them, its chunks run between
+   * their messages. */
+  if (run_local_share (run) > 0 && run->n_workers > 1 && run->helper == NULL)
+    {
+      run->helper = g_idle_source_new ();
+      g_source_set_callback (run->helper, run_help_cb, run, NULL);
+      g_source_set_static_name (run->helper, "[amorsize] map in the calling thread");
+      g_source_attach (run->helper, run->context);
+    }
+
   g_debug ("process pool: %" G_GUINT64_FORMAT " items (%u sampled) on %u workers, "
            "%s chunks of %" G_GUINT64_FORMAT,
            n, run->sampled->len, run->n_workers,
            run->schedule == AMOR_SCHEDULE_GUIDED ? "guided" : "fixed", run->chunk_size);
 }
 
-/* The next chunk of unsampled items, or NULL when all are handed out. */
+/* The next chunk of unsampled items, at most @max of them, or NULL when
+ * all are handed out. */
 static Chunk *
-run_next_chunk (Run *run)
+run_take_chunk (Run     *run,
+                guint64  max)
 {
   Chunk *chunk;
   guint64 size, remaining;
   gsize count = 0;
-
-  chunk = g_queue_pop_head (&run->retry);
-  if (chunk != NULL)
-    return chunk;
 
   /* Skip sampled indices at the front. */
   while (run->skip_pos < run->sampled->len &&
@@ -1595,7 +1661,7 @@ run_next_chunk (Run *run)
           size = MIN (size, share);
         }
     }
-  size = MIN (size, remaining);
+  size = MIN (MIN (size, remaining), MAX (max, 1));
 
   chunk = g_new0 (Chunk, 1);
   chunk->indices = g_new (guint64, size);
@@ -1618,6 +1684,23 @@ run_next_chunk (Run *run)
       return NULL;
     }
   return chunk;
+}
+
+/* The next chunk for a worker: a retry first, else unsampled items. */
+static Chunk *
+run_next_chunk (Run *run)
+{
+  Chunk *chunk = g_queue_pop_head (&run->retry);
+
+  return chunk != NULL ? chunk : run_take_chunk (run, G_MAXUINT64);
+}
+
+/* The workers of a running plan that are processes: all of them, but one
+ * when the calling thread is one of them (run_help_cb()). */
+static guint
+run_remote_workers (Run *run)
+{
+  return run->helper != NULL ? MAX (run->n_workers, 2) - 1 : run->n_workers;
 }
 
 /* About how many chunks are still to be handed out. */
@@ -1643,7 +1726,8 @@ static void run_finish (Run *run);
 static void
 run_schedule (Run *run)
 {
-  if (run->finished)
+  /* run_here() goes on afterwards. */
+  if (run->finished || run->here)
     return;
 
   /* What a lost worker leaves (a chunk to retry, or an error) is known
@@ -1668,7 +1752,7 @@ run_schedule (Run *run)
       if (count > 0 && run->sampled->len > 0 && !run->prespawned)
         {
           g_autoptr(AmorResult) guess = run_make_plan (run);
-          guint want = amor_result_get_n_workers (guess);
+          guint want = MAX (amor_result_get_n_workers (guess), 2) - run_local_share (run);
 
           run->prespawned = TRUE;
           if (amor_result_is_parallel (guess))
@@ -1701,15 +1785,8 @@ run_schedule (Run *run)
               guint64 share = count / (n_idle - w) + (count % (n_idle - w) != 0);
 
               worker = run_find_idle (run);
-              chunk = g_new0 (Chunk, 1);
-              chunk->indices = g_new (guint64, share);
-              for (guint64 i = 0; i < share; i++)
-                chunk->indices[i] = run_next_sample_index (run);
-              qsort (chunk->indices, share, sizeof (guint64), compare_guint64);
-              chunk->n = share;
-              chunk->sample = TRUE;
               count -= share;
-              if (!run_send (run, worker, chunk))
+              if (!run_send (run, worker, run_sample_chunk (run, share)))
                 break;
             }
           goto check;
@@ -1725,6 +1802,9 @@ run_schedule (Run *run)
           if (run->workers->len == 0)
             {
               guint want = (guint) MIN ((guint64) run_wanted_workers (run), run->n_items);
+
+              if (want > 1)
+                want -= run_local_share (run);
 
               for (guint i = 0; i < MAX (want, 1); i++)
                 if (!run_spawn (run))
@@ -1744,7 +1824,7 @@ run_schedule (Run *run)
 
       /* No more workers at work than the plan says, even when more are
        * running (kept from an earlier map). */
-      while (run_count_workers (run, WORKER_BUSY) < run->n_workers &&
+      while (run_count_workers (run, WORKER_BUSY) < run_remote_workers (run) &&
              (worker = run_find_idle (run)) != NULL)
         {
           Chunk *chunk = run_next_chunk (run);
@@ -1760,7 +1840,8 @@ run_schedule (Run *run)
       alive = run->workers->len;
       spawning = run_count_workers (run, WORKER_SPAWNING);
       left = run_chunks_left (run);
-      while (run->phase == PHASE_RUNNING && alive < run->n_workers && left > spawning)
+      while (run->phase == PHASE_RUNNING && alive < run_remote_workers (run) &&
+             left > spawning)
         {
           if (!run_spawn (run))
             break;
@@ -1785,7 +1866,20 @@ run_schedule (Run *run)
           if (run->schedule != AMOR_SCHEDULE_FIXED && run->n_workers > 1 &&
               run_chunks_left (run) <= run->workers->len)
             break;
-          chunk = run_next_chunk (run);
+          if (run->helper != NULL && g_queue_is_empty (&run->retry))
+            {
+              /* The calling thread works too, and takes the last items in
+               * small chunks: a worker holds no more ahead than leaves the
+               * two even, lest it still work when that thread is done. */
+              Chunk *current = g_queue_peek_head (&busy->inflight);
+              guint64 unassigned = run->n_items - MIN (run->next, run->n_items);
+
+              if (unassigned <= current->n + 1)
+                continue;
+              chunk = run_take_chunk (run, (unassigned - current->n) / 4 + 1);
+            }
+          else
+            chunk = run_next_chunk (run);
           if (chunk == NULL || !run_send (run, busy, chunk))
             break;
         }
@@ -1831,6 +1925,11 @@ run_free (Run *run)
     {
       g_source_destroy (run->cancel_source);
       g_source_unref (run->cancel_source);
+    }
+  if (run->helper != NULL)
+    {
+      g_source_destroy (run->helper);
+      g_source_unref (run->helper);
     }
   for (guint64 i = 0; i < run->n_items; i++)
     if (run->results[i] != NULL)
@@ -2246,7 +2345,7 @@ amor_process_pool_class_init (AmorProcessPoolClass *klass)
    *
    * How long one chunk of homogeneous items should take, in seconds; the
    * base chunk size is this divided by the mean item cost (its work and its
-   * serialisation). Default 0.05 (50 ms), 50 times the chunks of threads:
+   * serialisation). Default 0.1 (100 ms), 100 times the chunks of threads:
    * a chunk costs a round trip between processes, and the calling process
    * must run to answer each one, taking a CPU from a worker for a moment
    * (on a machine whose CPUs all run workers, some 0.2 ms a chunk was
@@ -2504,29 +2603,76 @@ run_local (Run            *run,
   return TRUE;
 }
 
+/* While a worker starts, the calling thread's chunks take about this long:
+ * its hello is read between two of them, and its first chunk sent. */
+#define LOCAL_SLICE_WHILE_SPAWNING 0.5e-3
+
+/* The calling thread's share of a parallel plan (run->helper, an idle
+ * source: the workers' messages, of a higher priority, go first). Its
+ * chunks are half the workers': a worker holds its next chunk while the
+ * calling thread works, and must not run out of it. A chunk to retry
+ * (an item that a worker died on) is never run here. */
+static gboolean
+run_help_cb (gpointer user_data)
+{
+  Run *run = user_data;
+  g_autoptr(GError) error = NULL;
+  guint64 size = MAX (run->chunk_size / 2, 1);
+  Chunk *chunk;
+  gboolean ok;
+
+  if (run->phase != PHASE_RUNNING || g_cancellable_is_cancelled (run->cancellable))
+    return G_SOURCE_REMOVE;
+  if (run_count_workers (run, WORKER_SPAWNING) > 0)
+    {
+      double mean = amor_sampler_get_mean (run->sampler);
+
+      if (mean > 0.0)
+        size = MIN (size, (guint64) (LOCAL_SLICE_WHILE_SPAWNING / mean) + 1);
+    }
+  chunk = run_take_chunk (run, size);
+  if (chunk == NULL)
+    return G_SOURCE_REMOVE;
+
+  g_debug ("process pool: the calling thread runs %" G_GSIZE_FORMAT " items from %"
+           G_GUINT64_FORMAT, chunk->n, chunk->indices[0]);
+  ok = run_local (run, chunk->indices, chunk->n, FALSE, &error);
+  chunk_free (chunk);
+  if (!ok)
+    run_fail (run, g_steal_pointer (&error));
+  /* This may end the map, and free @run with this source. */
+  run_schedule (run);
+  return G_SOURCE_CONTINUE;
+}
+
 /* What serialising an item and its result costs, until chunks to workers
  * measure it: the sampled items and their results (repeated up to a chunk
- * of 64, so that what a message costs whatever its size weighs little) go
- * through the messages a worker would exchange — built, serialised and
- * read back — twice, the second timed; each side of the socket pays about
- * that. */
-#define LOCAL_SERIALIZATION_ITEMS 64
+ * of LOCAL_SERIALIZATION_ITEMS, so that what a message costs whatever its
+ * size weighs little) go through the messages a worker would exchange —
+ * built, serialised and read back — twice, the second timed; each side of
+ * the socket pays about that. */
 
 static double
 run_local_serialization (Run *run)
 {
-  gsize n = MAX (run->sampled->len, LOCAL_SERIALIZATION_ITEMS);
+  g_autoptr(GArray) done = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_autofree guint64 *indices = NULL;
   g_autofree GVariant **results_of = NULL;
   gint64 elapsed = 0;
+  gsize n;
 
-  if (run->sampled->len == 0)
+  /* The sampled items whose results are in (a worker may still run some). */
+  for (guint i = 0; i < run->sampled->len; i++)
+    if (run->results[g_array_index (run->sampled, guint64, i)] != NULL)
+      g_array_append_val (done, g_array_index (run->sampled, guint64, i));
+  if (done->len == 0)
     return 0.0;
 
+  n = MAX (done->len, LOCAL_SERIALIZATION_ITEMS);
   indices = g_new (guint64, n);
   results_of = g_new (GVariant *, n);
   for (gsize i = 0; i < n; i++)
-    indices[i] = g_array_index (run->sampled, guint64, i % run->sampled->len);
+    indices[i] = g_array_index (done, guint64, i % done->len);
 
   for (guint round = 0; round < 2; round++)
     {
@@ -2572,7 +2718,7 @@ run_plan_here (Run *run)
 {
   AmorProcessPool *self = run->self;
 
-  return pool_plan (self, run->sampler, run->n_items, run->workers->len,
+  return pool_plan (self, run->sampler, run->n_items, run->n_kept + run_local_share (run),
                     self->spawn_cost > 0.0 ? self->spawn_cost : LOCAL_DEFAULT_SPAWN_COST,
                     self->dispatch_cost > 0.0 ? self->dispatch_cost : LOCAL_DEFAULT_DISPATCH_COST,
                     self->serialization_cost > 0.0 ? self->serialization_cost
@@ -2588,6 +2734,7 @@ run_here (Run *run)
 {
   g_autoptr(GError) error = NULL;
   guint64 count;
+  guint n_idle;
 
   run->local = TRUE;
   run->sampling_start_ns = amor_clock_now_ns ();
@@ -2597,19 +2744,40 @@ run_here (Run *run)
 
       /* Once the first items show that the map is worth splitting, and
        * the sampling left would take longer than starting the workers,
-       * they start and the rest of it runs on them, side by side, rather
-       * than here while the other CPUs wait. */
-      if (run->sampled->len >= 2 &&
+       * they start now, and this thread reads their hellos between its
+       * samples: they are ready when the plan is. */
+      if (!run->prespawned && run->sampled->len >= 2 &&
           (double) count * amor_sampler_get_mean (run->sampler) >
           (run->self->spawn_cost > 0.0 ? run->self->spawn_cost : LOCAL_FORK_COST))
         {
           g_autoptr(AmorResult) guess = run_plan_here (run);
 
+          run->prespawned = TRUE;
           if (amor_result_is_parallel (guess))
             {
-              run->phase = PHASE_SAMPLING;
-              return;
+              guint want = amor_result_get_n_workers (guess) - run_local_share (run);
+
+              for (guint alive = run->workers->len; alive < want; alive++)
+                if (!run_spawn (run))
+                  return;
             }
+        }
+      while (g_main_context_iteration (run->context, FALSE))
+        ;
+      if (run->phase == PHASE_STOPPING)
+        return;
+
+      /* The round is shared with the workers that are ready (kept from
+       * an earlier map, or started above): each takes a share, this
+       * thread the rest, side by side. */
+      n_idle = (guint) MIN ((guint64) run_count_workers (run, WORKER_IDLE), count - 1);
+      for (guint w = 0; w < n_idle; w++)
+        {
+          guint64 share = count / (n_idle + 1 - w);
+
+          if (!run_send (run, run_find_idle (run), run_sample_chunk (run, share)))
+            return;
+          count -= share;
         }
 
       indices = g_new (guint64, count);
@@ -2623,8 +2791,21 @@ run_here (Run *run)
         }
     }
 
+  /* The plan does not wait for the workers' last shares: they are busy
+   * meanwhile, and what they time comes too late for it, that is all. */
   run->plan = run_plan_here (run);
-  if (amor_result_get_schedule (run->plan) != AMOR_SCHEDULE_SERIAL)
+  if (amor_result_get_schedule (run->plan) == AMOR_SCHEDULE_SERIAL)
+    {
+      /* A serial map runs here, every item not sampled yet: those of the
+       * workers' shares must be in first. */
+      while (run->phase != PHASE_STOPPING && run_count_workers (run, WORKER_BUSY) > 0)
+        g_main_context_iteration (run->context, TRUE);
+      if (run->phase == PHASE_STOPPING)
+        return;
+    }
+  /* An item a worker died on is retried on a worker, never here. */
+  if (amor_result_get_schedule (run->plan) != AMOR_SCHEDULE_SERIAL ||
+      run->retry.length > 0)
     {
       run_start_plan (run);
       return;
@@ -2692,16 +2873,19 @@ static void pool_map_start (AmorProcessPool     *self,
  * results. It then plans with the costs of processes, the serialisation
  * counted only in the parallel estimates: when no worker can pay for
  * itself the plan is serial, and every item runs in the calling thread,
- * with no worker started and nothing serialised. Otherwise the rest of the
- * items go to the workers as usual. [method@Amor.ProcessPool.map_async]
- * does not use the local function: it never runs work on the calling
- * thread, whose main context must keep running.
+ * with no worker started and nothing serialised. Otherwise the calling
+ * thread is one of the plan's workers: it runs chunks of the map beside
+ * the worker processes, of which one fewer starts.
+ * [method@Amor.ProcessPool.map_async] does not use the local function: it
+ * never runs work on the calling thread, whose main context must keep
+ * running.
  *
- * @func is called as an [callback@Amor.WorkerChunkFunc]: once per sampled
- * item (with an array of one item, timed), then with the rest of a serial
- * map in chunks of the plan's base size. It must do what the workers'
- * callback does: the results of the two are mixed in one map. [ctor@Amor.ProcessPool.new_with_spawn_func] pools
- * that fork the calling process have it at hand; the Python override's
+ * @func is called as an [callback@Amor.WorkerChunkFunc]: with this
+ * thread's share of each round of samples (timed: as a whole, or item by
+ * item when @func gives the durations), then with chunks of the rest. It
+ * must do what the workers' callback does: the results of the two are
+ * mixed in one map. [ctor@Amor.ProcessPool.new_with_spawn_func] pools that
+ * fork the calling process have it at hand; the Python override's
  * `Amor.ProcessPool.new_forked()` sets it.
  *
  * Must not be called while a map runs.
@@ -2810,6 +2994,7 @@ pool_map_start (AmorProcessPool     *self,
   self->current = run;
   run->self = self;
   run->task = task;
+  run->may_run_here = may_run_here && self->local_func != NULL;
   run->context = g_main_context_ref_thread_default ();
   run->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   run->items = g_steal_pointer (&owned_items);
@@ -2845,9 +3030,13 @@ pool_map_start (AmorProcessPool     *self,
       g_source_attach (run->cancel_source, run->context);
     }
 
-  if (self->plan == NULL && run->n_items > 0 && may_run_here &&
-      self->local_func != NULL && run->workers->len < run_wanted_workers (run))
-    run_here (run);
+  if (self->plan == NULL && run->n_items > 0 && run->may_run_here &&
+      run->workers->len < run_wanted_workers (run))
+    {
+      run->here = TRUE;
+      run_here (run);
+      run->here = FALSE;
+    }
   else if (self->plan != NULL || run->n_items == 0)
     {
       run->plan = self->plan != NULL ? g_object_ref (self->plan) : run_make_plan (run);

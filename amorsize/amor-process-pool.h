@@ -21,13 +21,13 @@ G_BEGIN_DECLS
  * AMOR_DEFAULT_PROCESS_CHUNK_DURATION:
  *
  * The default of [property@Amor.ProcessPool:target-chunk-duration], in
- * seconds: 50 times the 1 ms of threads, because a chunk costs a round trip
+ * seconds: 100 times the 1 ms of threads, because a chunk costs a round trip
  * between processes and a wake-up of the calling process rather than an
  * atomic add.
  *
  * Since: 0.1
  */
-#define AMOR_DEFAULT_PROCESS_CHUNK_DURATION 0.05
+#define AMOR_DEFAULT_PROCESS_CHUNK_DURATION 0.1
 
 /**
  * AMOR_DEFAULT_MAX_FRAME_SIZE:

@@ -118,12 +118,30 @@ assert_results (GVariant *results,
     }
 }
 
+/* The same, in an array of the result type "t". */
+static void
+assert_typed_results (GVariant *results,
+                      guint64   n)
+{
+  const guint64 *values;
+  gsize n_values = 0;
+
+  g_assert_nonnull (results);
+  g_assert_cmpstr (g_variant_get_type_string (results), ==, "at");
+  values = g_variant_get_fixed_array (results, &n_values, sizeof (guint64));
+  g_assert_cmpuint (n_values, ==, n);
+  for (gsize i = 0; i < n_values; i++)
+    g_assert_cmpuint (values[i], ==, value_of (i));
+}
+
 /* How many times each value 0 .. n - 1 is in the log; the pids seen go
- * to @pids (if not NULL). */
+ * to @pids (if not NULL), and the pid that logged each value to @pid_of
+ * (if not NULL; n of them). */
 static guint *
-read_log (const char *path,
-          guint64     n,
-          GHashTable *pids)
+read_log_full (const char *path,
+               guint64     n,
+               GHashTable *pids,
+               int        *pid_of)
 {
   g_autofree char *contents = NULL;
   g_auto(GStrv) lines = NULL;
@@ -146,9 +164,19 @@ read_log (const char *path,
       counts[value]++;
       if (pids != NULL)
         g_hash_table_add (pids, GINT_TO_POINTER (pid));
+      if (pid_of != NULL)
+        pid_of[value] = pid;
     }
 
   return counts;
+}
+
+static guint *
+read_log (const char *path,
+          guint64     n,
+          GHashTable *pids)
+{
+  return read_log_full (path, n, pids, NULL);
 }
 
 static void
@@ -1170,8 +1198,13 @@ typedef struct
   guint    calls;
   guint    close_fds[8];      /* n_close_fds of each call */
   gboolean fail;
+  gboolean timed;             /* workers run fork_timed_chunk() */
   int      log_fd;            /* "PID VALUE" lines, or -1 */
 } ForkSpawn;
+
+static GVariant *fork_timed_chunk (GVariant  *items,
+                                   gpointer   user_data,
+                                   GError   **error);
 
 /* The work of a forked worker, and of the local function: v -> v·v + 1. */
 static GVariant *
@@ -1247,7 +1280,8 @@ fork_spawn (int          fd,
       if (dup2 (fd, STDIN_FILENO) < 0 || dup2 (fd, STDOUT_FILENO) < 0)
         _exit (71);
       close (fd);
-      ok = amor_worker_serve (fork_square, spawn, NULL);
+      ok = spawn->timed ? amor_worker_serve_chunks (fork_timed_chunk, spawn, NULL)
+                        : amor_worker_serve (fork_square, spawn, NULL);
       _exit (ok ? 0 : 70);
     }
   return pid;
@@ -1362,6 +1396,93 @@ test_local_func_serial (Fixture       *f,
   close (spawn.log_fd);
 }
 
+/* Items that take 2 ms, a chunk at a time, timed: the work of the local
+ * function, and of the workers when ForkSpawn.timed is set. */
+static GVariant *
+fork_timed_chunk (GVariant  *items,
+                  gpointer   user_data,
+                  GError   **error)
+{
+  gsize n = g_variant_n_children (items);
+  g_autofree gint64 *ns = g_new (gint64, MAX (n, 1));
+  g_autoptr(GVariant) results = NULL;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+
+      g_usleep (2000);
+      ns[i] = (g_get_monotonic_time () - t0) * 1000;
+    }
+  results = g_variant_ref_sink (fork_square_chunk (items, user_data, error));
+  return g_variant_new ("(@at@ax)", results,
+                        g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, ns, n, sizeof (gint64)));
+}
+
+/* With a local function, a parallel plan runs in the calling process too:
+ * it is one of the plan's workers, so one worker fewer starts, and every
+ * item still runs once. The next map shares its sampling with the worker
+ * kept: the first item sampled (the middle one) goes to it. */
+static void
+test_local_func_parallel (Fixture       *f,
+                          gconstpointer  data)
+{
+  const guint64 n = 200;
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(AmorSystem) system = amor_system_new_custom (2, 2, 8u << 30, 0.0, 0.0);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree int *pid_of = g_new0 (int, n);
+  g_autofree guint *counts = NULL;
+  AmorResult *plan;
+  guint here = 0, zombies;
+
+  spawn.timed = TRUE;
+  spawn.log_fd = open (f->log, O_WRONLY | O_APPEND);
+  g_assert_cmpint (spawn.log_fd, >=, 0);
+  pool = make_fork_pool (&spawn);
+  amor_process_pool_set_system (pool, system);
+  amor_process_pool_set_result_type (pool, G_VARIANT_TYPE_UINT64);
+  amor_process_pool_set_local_func (pool, fork_timed_chunk, &spawn, NULL);
+
+  /* 200 items of 2 ms or more on 2 CPUs: worth a worker. */
+  results = map_sync (pool, items_range (n), &error);
+  g_assert_no_error (error);
+  assert_typed_results (results, n);
+  plan = amor_process_pool_get_result (pool);
+  g_assert_cmpuint (amor_result_get_n_workers (plan), ==, 2);
+  g_assert_cmpuint (spawn.calls, ==, 1);
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 1);
+
+  counts = read_log_full (f->log, n, NULL, pid_of);
+  for (guint64 i = 0; i < n; i++)
+    {
+      g_assert_cmpuint (counts[i], ==, 1);
+      here += pid_of[i] == getpid ();
+    }
+  /* Both ran items, the calling process more than its samples. */
+  g_assert_cmpuint (here, >, amor_result_get_n_samples (plan));
+  g_assert_cmpuint (here, <, n);
+
+  /* The second map: the worker kept takes the first sample, item n / 2. */
+  g_assert_cmpint (ftruncate (spawn.log_fd, 0), ==, 0);
+  g_clear_pointer (&results, g_variant_unref);
+  results = map_sync (pool, items_range (n), &error);
+  g_assert_no_error (error);
+  assert_typed_results (results, n);
+  g_clear_pointer (&counts, g_free);
+  counts = read_log_full (f->log, n, NULL, pid_of);
+  for (guint64 i = 0; i < n; i++)
+    g_assert_cmpuint (counts[i], ==, 1);
+  g_assert_cmpint (pid_of[n / 2], !=, getpid ());
+  g_assert_cmpuint (spawn.calls, ==, 1);
+
+  amor_process_pool_shutdown (pool);
+  g_assert_cmpuint (count_children (&zombies), ==, 0);
+  close (spawn.log_fd);
+}
+
 /* With a result type, the results come as an array of it; a result of
  * another type fails the map, naming the item, and the pool goes on. */
 static void
@@ -1370,8 +1491,6 @@ test_result_type (void)
   g_autoptr(AmorProcessPool) pool = make_pool (0, NULL);
   g_autoptr(GVariant) results = NULL;
   g_autoptr(GError) error = NULL;
-  const guint64 *values;
-  gsize n = 0;
 
   set_hand_plan (pool, 2, 3, AMOR_SCHEDULE_FIXED);
   amor_process_pool_set_result_type (pool, G_VARIANT_TYPE_UINT64);
@@ -1380,11 +1499,7 @@ test_result_type (void)
 
   results = map_sync (pool, items_range (20), &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (g_variant_get_type_string (results), ==, "at");
-  values = g_variant_get_fixed_array (results, &n, sizeof (guint64));
-  g_assert_cmpuint (n, ==, 20);
-  for (gsize i = 0; i < n; i++)
-    g_assert_cmpuint (values[i], ==, value_of (i));
+  assert_typed_results (results, 20);
   g_clear_pointer (&results, g_variant_unref);
 
   /* The workers answer "t": a map expecting "s" fails at its first item
@@ -1424,8 +1539,7 @@ test_result_type_local (void)
   amor_process_pool_set_result_type (pool, G_VARIANT_TYPE_UINT64);
   results = map_sync (pool, items_range (10), &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (g_variant_get_type_string (results), ==, "at");
-  g_assert_cmpuint (g_variant_n_children (results), ==, 10);
+  assert_typed_results (results, 10);
   g_clear_pointer (&results, g_variant_unref);
 
   amor_process_pool_set_result_type (pool, G_VARIANT_TYPE_DOUBLE);
@@ -1478,6 +1592,7 @@ main (int   argc,
   g_test_add_func ("/process-pool/result-type/workers", test_result_type);
   g_test_add_func ("/process-pool/result-type/local", test_result_type_local);
   g_test_add ("/process-pool/local-func/serial", Fixture, NULL, fixture_setup, test_local_func_serial, fixture_teardown);
+  g_test_add ("/process-pool/local-func/parallel", Fixture, NULL, fixture_setup, test_local_func_parallel, fixture_teardown);
 
   return g_test_run ();
 }

@@ -6,11 +6,12 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # What they check is what the pool promises: results in order, each item
-# processed exactly once (sampled items in this process, the rest in the
-# forks), serial maps run here with no worker, errors surfacing as GLib.Error
-# with the item, a crashed fork's chunk retried, cancellation leaving no
-# zombie and no descriptor behind; never how fast it went. A custom
-# Amor.System of two CPUs makes the plans the same on any machine.
+# processed exactly once (sampled items in this process, the rest shared
+# by this process and the forks), serial maps run here with no worker,
+# errors surfacing as GLib.Error with the item, a crashed fork's chunk
+# retried, cancellation leaving no zombie and no descriptor behind; never
+# how fast it went. A custom Amor.System of two CPUs makes the plans the
+# same on any machine.
 
 import os
 import signal
@@ -143,20 +144,33 @@ class ForkedPoolTest(unittest.TestCase):
         self.assertEqual(pool.props.n_running, 0)
         self.assertEqual(children(), [])
 
-    def test_sampled_here_rest_on_forks(self):
+    def assert_split_with_one_fork(self, pool, work, n):
+        """Each of the n items ran once: the samples (the first two of the
+        spread, items n / 2 and about n / 8.5) and more here, the rest in
+        the one fork that a plan of 2 workers starts beside this
+        process."""
+        plan = pool.props.result
+        self.assertEqual(plan.props.n_workers, 2, plan.explain())
+        counts, pids = work.counts(n)
+        self.assertEqual(counts, [1] * n)
+        here = [i for i in range(n) if pids[i] == os.getpid()]
+        self.assertIn(n // 2, here)
+        self.assertIn(int(0.118033988749895 * n), here)
+        self.assertGreater(len(here), 2)
+        self.assertLess(len(here), n)
+        forks = {pid for pid, state in children()}
+        self.assertEqual(len(forks), 1)
+        self.assertEqual(pool.props.n_running, 1)
+        self.assertLessEqual(set(pids) - {os.getpid()}, forks)
+
+    def test_sampled_here_rest_shared_with_a_fork(self):
         # Items of at least 20 ms (a sleep is never shorter): 40 of them are
-        # 0.8 s of work, which two CPUs split.
+        # 0.8 s of work, which two CPUs split, this process being one.
         pool, work = self.new_pool(sleep=0.02)
         results = pool.map(items(40), None)
         self.assert_results(results, 40)
+        self.assert_split_with_one_fork(pool, work, 40)
         plan = pool.props.result
-        self.assertEqual(plan.props.n_workers, 2, plan.explain())
-        counts, pids = work.counts(40)
-        self.assertEqual(counts, [1] * 40)
-        here = [i for i in range(40) if pids[i] == os.getpid()]
-        self.assertEqual(len(here), plan.props.n_samples)
-        self.assertLessEqual(set(pids) - {os.getpid()},
-                             {pid for pid, state in children()})
         self.assertIn('serialisation', ' '.join(plan.props.constraints))
         pool.shutdown()
         self.assertEqual(children(), [])
@@ -199,12 +213,7 @@ class ForkedPoolTest(unittest.TestCase):
         pool, work = self.new_pool(values=True, sleep=0.02)
         self.assertEqual(pool.map_values(range(40), 't'),
                          [v * v + 1 for v in range(40)])
-        plan = pool.props.result
-        self.assertEqual(plan.props.n_workers, 2, plan.explain())
-        counts, pids = work.counts(40)
-        self.assertEqual(counts, [1] * 40)
-        here = [i for i in range(40) if pids[i] == os.getpid()]
-        self.assertEqual(len(here), plan.props.n_samples)
+        self.assert_split_with_one_fork(pool, work, 40)
         pool.shutdown()
 
     def test_values_pool_exception(self):
@@ -218,21 +227,33 @@ class ForkedPoolTest(unittest.TestCase):
         self.assertEqual(pool.map_values([3], 't'), [10])
         pool.shutdown()
 
-    def test_sampling_moves_to_forks(self):
+    def test_fork_starts_during_sampling(self):
         # Items of at least 2 ms: after two samples here the map is worth
         # splitting and the sampling left (3 items, 6 ms at least) outlasts
-        # a fork, so it goes on in the workers.
+        # a fork, which starts then; sampling goes on.
         pool, work = self.new_pool(values=True, sleep=0.002)
         n = 1000
         self.assertEqual(pool.map_values(range(n), 't'),
                          [v * v + 1 for v in range(n)])
-        plan = pool.props.result
-        self.assertEqual(plan.props.n_workers, 2, plan.explain())
+        self.assertGreater(pool.props.result.props.n_samples, 2)
+        self.assert_split_with_one_fork(pool, work, n)
+        pool.shutdown()
+
+    def test_sampling_shared_with_the_fork_kept(self):
+        # The fork kept from the first map takes a share of each round of
+        # samples of the next: the first item sampled, the middle one.
+        pool, work = self.new_pool(values=True, sleep=0.002)
+        n = 200
+        pool.map_values(range(n), 't')
+        self.assertEqual(pool.props.n_running, 1)
+        os.truncate(work.log_path, 0)
+        self.assertEqual(pool.map_values(range(n), 't'),
+                         [v * v + 1 for v in range(n)])
         counts, pids = work.counts(n)
         self.assertEqual(counts, [1] * n)
-        here = [i for i in range(n) if pids[i] == os.getpid()]
-        self.assertEqual(len(here), 2)
-        self.assertGreater(plan.props.n_samples, 2)
+        self.assertNotEqual(pids[n // 2], os.getpid())
+        self.assertEqual(pids[int(0.118033988749895 * n)], os.getpid())
+        self.assertEqual(pool.props.n_running, 1)
         pool.shutdown()
 
     def test_exception_in_fork(self):
