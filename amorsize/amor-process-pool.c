@@ -1752,7 +1752,7 @@ run_schedule (Run *run)
       if (count > 0 && run->sampled->len > 0 && !run->prespawned)
         {
           g_autoptr(AmorResult) guess = run_make_plan (run);
-          guint want = MAX (amor_result_get_n_workers (guess), 2) - run_local_share (run);
+          guint want = amor_result_get_n_workers (guess);
 
           run->prespawned = TRUE;
           if (amor_result_is_parallel (guess))
@@ -1802,9 +1802,6 @@ run_schedule (Run *run)
           if (run->workers->len == 0)
             {
               guint want = (guint) MIN ((guint64) run_wanted_workers (run), run->n_items);
-
-              if (want > 1)
-                want -= run_local_share (run);
 
               for (guint i = 0; i < MAX (want, 1); i++)
                 if (!run_spawn (run))
@@ -1869,8 +1866,9 @@ run_schedule (Run *run)
           if (run->helper != NULL && g_queue_is_empty (&run->retry))
             {
               /* The calling thread works too, and takes the last items in
-               * small chunks: a worker holds no more ahead than leaves the
-               * two even, lest it still work when that thread is done. */
+               * small chunks: a worker holds no more ahead than a quarter
+               * of what leaves the two even, lest it still work when that
+               * thread is done. */
               Chunk *current = g_queue_peek_head (&busy->inflight);
               guint64 unassigned = run->n_items - MIN (run->next, run->n_items);
 
@@ -2875,7 +2873,8 @@ static void pool_map_start (AmorProcessPool     *self,
  * itself the plan is serial, and every item runs in the calling thread,
  * with no worker started and nothing serialised. Otherwise the calling
  * thread is one of the plan's workers: it runs chunks of the map beside
- * the worker processes, of which one fewer starts.
+ * the worker processes, of which one fewer starts. (A plan set in
+ * [property@Amor.ProcessPool:plan] runs on the workers alone.)
  * [method@Amor.ProcessPool.map_async] does not use the local function: it
  * never runs work on the calling thread, whose main context must keep
  * running.

@@ -1483,6 +1483,58 @@ test_local_func_parallel (Fixture       *f,
   close (spawn.log_fd);
 }
 
+static gpointer
+cancel_soon_thread (gpointer data)
+{
+  g_usleep (50000);
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
+/* A blocking map whose calling thread runs chunks is cancelled (here from
+ * another thread) between two of them: no item runs twice, the map ends
+ * long before its last item, and no zombie is left. */
+static void
+test_local_func_cancel (Fixture       *f,
+                        gconstpointer  data)
+{
+  const guint64 n = 400;
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(AmorSystem) system = amor_system_new_custom (2, 2, 8u << 30, 0.0, 0.0);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint *counts = NULL;
+  GThread *thread;
+  guint zombies;
+
+  spawn.timed = TRUE;
+  spawn.log_fd = open (f->log, O_WRONLY | O_APPEND);
+  g_assert_cmpint (spawn.log_fd, >=, 0);
+  pool = make_fork_pool (&spawn);
+  amor_process_pool_set_system (pool, system);
+  amor_process_pool_set_result_type (pool, G_VARIANT_TYPE_UINT64);
+  amor_process_pool_set_local_func (pool, fork_timed_chunk, &spawn, NULL);
+
+  /* 400 items of 2 ms or more: 0.4 s on two CPUs, cancelled after 50 ms. */
+  thread = g_thread_new ("cancel", cancel_soon_thread, cancellable);
+  results = amor_process_pool_map (pool, items_range (n), cancellable, &error);
+  g_thread_join (thread);
+  g_assert_null (results);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  counts = read_log (f->log, n, NULL);
+  for (guint64 i = 0; i < n; i++)
+    g_assert_cmpuint (counts[i], <=, 1);
+  g_assert_cmpuint (counts[n - 1], ==, 0);
+  assert_no_zombie ();
+
+  amor_process_pool_shutdown (pool);
+  g_assert_cmpuint (count_children (&zombies), ==, 0);
+  close (spawn.log_fd);
+}
+
 /* With a result type, the results come as an array of it; a result of
  * another type fails the map, naming the item, and the pool goes on. */
 static void
@@ -1593,6 +1645,7 @@ main (int   argc,
   g_test_add_func ("/process-pool/result-type/local", test_result_type_local);
   g_test_add ("/process-pool/local-func/serial", Fixture, NULL, fixture_setup, test_local_func_serial, fixture_teardown);
   g_test_add ("/process-pool/local-func/parallel", Fixture, NULL, fixture_setup, test_local_func_parallel, fixture_teardown);
+  g_test_add ("/process-pool/local-func/cancel", Fixture, NULL, fixture_setup, test_local_func_cancel, fixture_teardown);
 
   return g_test_run ();
 }
