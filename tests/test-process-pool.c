@@ -1419,6 +1419,25 @@ fork_timed_chunk (GVariant  *items,
                         g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, ns, n, sizeof (gint64)));
 }
 
+/* A pool of 2 CPUs whose workers and local function run
+ * fork_timed_chunk(), logging to @log. */
+static AmorProcessPool *
+make_timed_local_pool (ForkSpawn  *spawn,
+                       const char *log)
+{
+  g_autoptr(AmorSystem) system = amor_system_new_custom (2, 2, 8u << 30, 0.0, 0.0);
+  AmorProcessPool *pool;
+
+  spawn->timed = TRUE;
+  spawn->log_fd = open (log, O_WRONLY | O_APPEND);
+  g_assert_cmpint (spawn->log_fd, >=, 0);
+  pool = make_fork_pool (spawn);
+  amor_process_pool_set_system (pool, system);
+  amor_process_pool_set_result_type (pool, G_VARIANT_TYPE_UINT64);
+  amor_process_pool_set_local_func (pool, fork_timed_chunk, spawn, NULL);
+  return pool;
+}
+
 /* With a local function, a parallel plan runs in the calling process too:
  * it is one of the plan's workers, so one worker fewer starts, and every
  * item still runs once. The next map shares its sampling with the worker
@@ -1430,7 +1449,6 @@ test_local_func_parallel (Fixture       *f,
   const guint64 n = 200;
   ForkSpawn spawn = { 0 };
   g_autoptr(AmorProcessPool) pool = NULL;
-  g_autoptr(AmorSystem) system = amor_system_new_custom (2, 2, 8u << 30, 0.0, 0.0);
   g_autoptr(GVariant) results = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree int *pid_of = g_new0 (int, n);
@@ -1438,13 +1456,7 @@ test_local_func_parallel (Fixture       *f,
   AmorResult *plan;
   guint here = 0, zombies;
 
-  spawn.timed = TRUE;
-  spawn.log_fd = open (f->log, O_WRONLY | O_APPEND);
-  g_assert_cmpint (spawn.log_fd, >=, 0);
-  pool = make_fork_pool (&spawn);
-  amor_process_pool_set_system (pool, system);
-  amor_process_pool_set_result_type (pool, G_VARIANT_TYPE_UINT64);
-  amor_process_pool_set_local_func (pool, fork_timed_chunk, &spawn, NULL);
+  pool = make_timed_local_pool (&spawn, f->log);
 
   /* 200 items of 2 ms or more on 2 CPUs: worth a worker. */
   results = map_sync (pool, items_range (n), &error);
@@ -1501,7 +1513,6 @@ test_local_func_cancel (Fixture       *f,
   const guint64 n = 400;
   ForkSpawn spawn = { 0 };
   g_autoptr(AmorProcessPool) pool = NULL;
-  g_autoptr(AmorSystem) system = amor_system_new_custom (2, 2, 8u << 30, 0.0, 0.0);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GVariant) results = NULL;
   g_autoptr(GError) error = NULL;
@@ -1509,13 +1520,7 @@ test_local_func_cancel (Fixture       *f,
   GThread *thread;
   guint zombies;
 
-  spawn.timed = TRUE;
-  spawn.log_fd = open (f->log, O_WRONLY | O_APPEND);
-  g_assert_cmpint (spawn.log_fd, >=, 0);
-  pool = make_fork_pool (&spawn);
-  amor_process_pool_set_system (pool, system);
-  amor_process_pool_set_result_type (pool, G_VARIANT_TYPE_UINT64);
-  amor_process_pool_set_local_func (pool, fork_timed_chunk, &spawn, NULL);
+  pool = make_timed_local_pool (&spawn, f->log);
 
   /* 400 items of 2 ms or more: 0.4 s on two CPUs, cancelled after 50 ms. */
   thread = g_thread_new ("cancel", cancel_soon_thread, cancellable);
