@@ -345,16 +345,14 @@ struct _Run
   GArray          *dispatch;     /* double: round trip beyond the work */
   double           serialization_sum;
   guint            serialization_n;
-  /* Sampled in the calling process (amor_process_pool_set_local_func()):
-   * the serialisation cost is then measured on every chunk. */
+  /* Sampled in the calling process (amor_process_pool_set_local_func(),
+   * a blocking map): the serialisation cost is then measured on every
+   * chunk, and that thread runs chunks of a parallel plan too. */
   gboolean         local;
   double           chunk_serialization_sum;
   guint64          chunk_serialization_n;
-  /* A blocking map with a local function: the calling thread runs chunks
-   * too, as one of a parallel plan's workers (run_help_cb()). */
-  gboolean         may_run_here;
   gboolean         here;         /* in run_here(): nothing else schedules */
-  GSource         *helper;
+  GSource         *helper;       /* the calling thread's chunks (run_help_cb()) */
 
   /* Running */
   AmorResult      *plan;
@@ -1395,15 +1393,6 @@ run_wanted_workers (Run *run)
   return run->self->n_workers > 0 ? MIN (n_cpus, run->self->n_workers) : n_cpus;
 }
 
-/* 1 when the calling thread runs chunks of a parallel plan beside the
- * workers (a blocking map that it sampled, run_help_cb()): one worker
- * fewer starts. */
-static guint
-run_local_share (Run *run)
-{
-  return run->local && run->may_run_here ? 1 : 0;
-}
-
 /* Sampling runs while most CPUs wait: as AmorSampler does, it stops once it
  * has two durations and has taken its time budget or this share of the
  * estimated time of the whole map on all the CPUs it may use... */
@@ -1563,7 +1552,7 @@ run_make_plan (Run *run)
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERIALIZATION_COST]);
     }
 
-  return pool_plan (self, run->sampler, run->n_items, run->n_kept + run_local_share (run),
+  return pool_plan (self, run->sampler, run->n_items, run->n_kept,
                     self->spawn_cost, self->dispatch_cost, 0.0);
 }
 
@@ -1603,7 +1592,7 @@ run_start_plan (Run *run)
   /* A blocking map sampled in the calling thread: rather than wait for
    * the workers, that thread is one of them, its chunks run between
    * their messages. */
-  if (run_local_share (run) > 0 && run->n_workers > 1 && run->helper == NULL)
+  if (run->local && run->n_workers > 1 && run->helper == NULL)
     {
       run->helper = g_idle_source_new ();
       g_source_set_callback (run->helper, run_help_cb, run, NULL);
@@ -2716,7 +2705,8 @@ run_plan_here (Run *run)
 {
   AmorProcessPool *self = run->self;
 
-  return pool_plan (self, run->sampler, run->n_items, run->n_kept + run_local_share (run),
+  /* The calling thread is one of the workers, running already. */
+  return pool_plan (self, run->sampler, run->n_items, run->n_kept + 1,
                     self->spawn_cost > 0.0 ? self->spawn_cost : LOCAL_DEFAULT_SPAWN_COST,
                     self->dispatch_cost > 0.0 ? self->dispatch_cost : LOCAL_DEFAULT_DISPATCH_COST,
                     self->serialization_cost > 0.0 ? self->serialization_cost
@@ -2753,7 +2743,8 @@ run_here (Run *run)
           run->prespawned = TRUE;
           if (amor_result_is_parallel (guess))
             {
-              guint want = amor_result_get_n_workers (guess) - run_local_share (run);
+              /* The calling thread is one of them. */
+              guint want = amor_result_get_n_workers (guess) - 1;
 
               for (guint alive = run->workers->len; alive < want; alive++)
                 if (!run_spawn (run))
@@ -2993,7 +2984,6 @@ pool_map_start (AmorProcessPool     *self,
   self->current = run;
   run->self = self;
   run->task = task;
-  run->may_run_here = may_run_here && self->local_func != NULL;
   run->context = g_main_context_ref_thread_default ();
   run->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   run->items = g_steal_pointer (&owned_items);
@@ -3029,8 +3019,8 @@ pool_map_start (AmorProcessPool     *self,
       g_source_attach (run->cancel_source, run->context);
     }
 
-  if (self->plan == NULL && run->n_items > 0 && run->may_run_here &&
-      run->workers->len < run_wanted_workers (run))
+  if (self->plan == NULL && run->n_items > 0 && may_run_here &&
+      self->local_func != NULL && run->workers->len < run_wanted_workers (run))
     {
       run->here = TRUE;
       run_here (run);
