@@ -115,7 +115,9 @@
  * splitting, and the sampling left would take longer than a forked worker
  * takes to start (3 ms, or the measured start), the workers start at once
  * and take a share of each later round of samples, as do the workers
- * kept from an earlier map; the plan does not wait for their last share.
+ * kept from an earlier map — queued behind what they still run of the
+ * last round, so that no one waits for the others between two rounds;
+ * the plan does not wait for their last share.
  *
  * ## Starting workers
  *
@@ -1384,6 +1386,24 @@ run_count_workers (Run         *run,
   return n;
 }
 
+/* Whether @worker takes chunks: started, and not being stopped. */
+static gboolean
+worker_is_ready (Worker *worker)
+{
+  return (worker->state == WORKER_IDLE || worker->state == WORKER_BUSY) &&
+         worker->kill_reason == NULL && worker->lost == NULL;
+}
+
+static guint
+run_count_ready (Run *run)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < run->workers->len; i++)
+    n += worker_is_ready (g_ptr_array_index (run->workers, i));
+  return n;
+}
+
 /* The workers a parallel plan would use: the usable CPUs, or fewer. */
 static guint
 run_wanted_workers (Run *run)
@@ -1440,8 +1460,10 @@ run_sample_count (Run *run)
     return 0;
 
   /* Workers sample in parallel, a share of each round each (with this
-   * thread, in run_here()): the time left holds that many more items. */
-  parallel = MAX (1, run_count_workers (run, WORKER_IDLE) + (run->here ? 1 : 0));
+   * thread and the busy workers, in run_here()): the time left holds
+   * that many more items. */
+  parallel = run->here ? run_count_ready (run) + 1 : run_count_workers (run, WORKER_IDLE);
+  parallel = MAX (parallel, 1);
   if (mean > 0.0 && (budget - elapsed) * parallel / mean < (double) count)
     count = MAX (1, (guint64) ((budget - elapsed) * parallel / mean));
   return count;
@@ -2722,7 +2744,7 @@ run_here (Run *run)
 {
   g_autoptr(GError) error = NULL;
   guint64 count;
-  guint n_idle;
+  guint n_ready;
 
   run->local = TRUE;
   run->sampling_start_ns = amor_clock_now_ns ();
@@ -2757,16 +2779,21 @@ run_here (Run *run)
         return;
 
       /* The round is shared with the workers that are ready (kept from
-       * an earlier map, or started above): each takes a share, this
-       * thread the rest, side by side. */
-      n_idle = (guint) MIN ((guint64) run_count_workers (run, WORKER_IDLE), count - 1);
-      for (guint w = 0; w < n_idle; w++)
+       * an earlier map, or started above): each takes a share, queued
+       * behind what it still runs of the last round, and this thread the
+       * rest; no one waits for the others between two rounds. */
+      n_ready = (guint) MIN ((guint64) run_count_ready (run), count - 1);
+      for (guint i = 0, w = 0; i < run->workers->len && w < n_ready; i++)
         {
-          guint64 share = count / (n_idle + 1 - w);
+          Worker *worker = g_ptr_array_index (run->workers, i);
+          guint64 share = count / (n_ready + 1 - w);
 
-          if (!run_send (run, run_find_idle (run), run_sample_chunk (run, share)))
+          if (!worker_is_ready (worker))
+            continue;
+          if (!run_send (run, worker, run_sample_chunk (run, share)))
             return;
           count -= share;
+          w++;
         }
 
       indices = g_new (guint64, count);
