@@ -112,9 +112,9 @@
  * takes the last items in small chunks, and a worker is sent no more
  * ahead than about a quarter of what is left, so that the two finish
  * together. When the first two items already show that the map is worth
- * splitting, and the sampling left would take longer than a forked worker
- * takes to start (3 ms, or the measured start), the workers start at once
- * and take a share of each later round of samples, as do the workers
+ * splitting (asked only of a map whose work outlasts the start of a forked
+ * worker, 3 ms or the measured start, four times over), the workers start
+ * at once and take a share of each later round of samples, as do the workers
  * kept from an earlier map — queued behind what they still run of the
  * last round, so that no one waits for the others between two rounds;
  * the plan does not wait for their last share.
@@ -196,8 +196,9 @@
 #define LOCAL_DEFAULT_SPAWN_COST     0.010
 #define LOCAL_DEFAULT_DISPATCH_COST  200e-6
 #define LOCAL_DEFAULT_ITEM_COST      10e-6
-/* The start of a forked worker, measured at 2 to 3 ms here: when the
- * sampling left would take longer, the workers start during it. */
+/* The start of a forked worker, measured at 2 to 3 ms here: when a map's
+ * work outlasts it a few times over, the workers start during sampling,
+ * as soon as two samples show the map is worth splitting. */
 #define LOCAL_FORK_COST              3e-3
 /* The serialisation cost of an item is measured on chunks of at least
  * this many items. */
@@ -2752,13 +2753,14 @@ run_here (Run *run)
     {
       g_autofree guint64 *indices = NULL;
 
-      /* Once the first items show that the map is worth splitting, and
-       * the sampling left would take longer than starting the workers,
-       * they start now, and this thread reads their hellos between its
-       * samples: they are ready when the plan is. */
+      /* Once the first items show that the map is worth splitting (a
+       * question asked only when its work outlasts starting a worker a
+       * few times over), the workers start now, and this thread reads
+       * their hellos between its samples: they take shares of the next
+       * rounds, and are ready when the plan is. */
       if (!run->prespawned && run->sampled->len >= 2 &&
-          (double) count * amor_sampler_get_mean (run->sampler) >
-          (run->self->spawn_cost > 0.0 ? run->self->spawn_cost : LOCAL_FORK_COST))
+          (double) run->n_items * amor_sampler_get_mean (run->sampler) >
+          4.0 * (run->self->spawn_cost > 0.0 ? run->self->spawn_cost : LOCAL_FORK_COST))
         {
           g_autoptr(AmorResult) guess = run_plan_here (run);
 

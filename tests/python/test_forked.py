@@ -228,9 +228,9 @@ class ForkedPoolTest(unittest.TestCase):
         pool.shutdown()
 
     def test_fork_starts_during_sampling(self):
-        # Items of at least 2 ms: after two samples here the map is worth
-        # splitting and the sampling left (3 items, 6 ms at least) outlasts
-        # a fork, which starts then; sampling goes on.
+        # Items of at least 2 ms: after two samples here the map (2 s of
+        # work) is worth splitting, and outlasts a fork many times over:
+        # the fork starts then, and sampling goes on.
         pool, work = self.new_pool(values=True, sleep=0.002)
         n = 1000
         self.assertEqual(pool.map_values(range(n), 't'),
