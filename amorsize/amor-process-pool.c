@@ -1395,6 +1395,38 @@ worker_is_ready (Worker *worker)
          worker->kill_reason == NULL && worker->lost == NULL;
 }
 
+/* The chunks of the plan (not of samples) that @worker has: how many, and
+ * the last one. */
+static guint
+worker_n_work_chunks (Worker *worker)
+{
+  guint n = 0;
+
+  for (GList *l = worker->inflight.head; l != NULL; l = l->next)
+    n += !((Chunk *) l->data)->sample;
+  return n;
+}
+
+static Chunk *
+worker_work_chunk (Worker *worker)
+{
+  for (GList *l = worker->inflight.tail; l != NULL; l = l->prev)
+    if (!((Chunk *) l->data)->sample)
+      return l->data;
+  return NULL;
+}
+
+/* The workers running chunks of the plan. */
+static guint
+run_count_at_work (Run *run)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < run->workers->len; i++)
+    n += worker_work_chunk (g_ptr_array_index (run->workers, i)) != NULL;
+  return n;
+}
+
 static guint
 run_count_ready (Run *run)
 {
@@ -1831,16 +1863,21 @@ run_schedule (Run *run)
       guint alive, spawning;
       guint64 left;
 
-      /* No more workers at work than the plan says, even when more are
-       * running (kept from an earlier map). */
-      while (run_count_workers (run, WORKER_BUSY) < run_remote_workers (run) &&
-             (worker = run_find_idle (run)) != NULL)
+      /* A chunk for each worker that has none of the plan's (idle, or
+       * running its last samples), but no more workers at work than the
+       * plan says, even when more are running (kept from an earlier
+       * map). */
+      for (guint i = 0; i < run->workers->len && run->phase == PHASE_RUNNING; i++)
         {
-          Chunk *chunk = run_next_chunk (run);
+          Chunk *chunk;
 
-          if (chunk == NULL || !run_send (run, worker, chunk))
+          worker = g_ptr_array_index (run->workers, i);
+          if (!worker_is_ready (worker) || worker_work_chunk (worker) != NULL)
+            continue;
+          if (run_count_at_work (run) >= run_remote_workers (run))
             break;
-          if (run->phase != PHASE_RUNNING)
+          chunk = run_next_chunk (run);
+          if (chunk == NULL || !run_send (run, worker, chunk))
             break;
         }
 
@@ -1867,8 +1904,7 @@ run_schedule (Run *run)
           Worker *busy = g_ptr_array_index (run->workers, i);
           Chunk *chunk;
 
-          if (busy->state != WORKER_BUSY || busy->inflight.length != 1 ||
-              busy->kill_reason != NULL || busy->lost != NULL)
+          if (!worker_is_ready (busy) || worker_n_work_chunks (busy) != 1)
             continue;
           /* A fixed plan's tail tapers: a chunk held ahead is small there,
            * and so is the wait it can cause. */
@@ -1881,7 +1917,7 @@ run_schedule (Run *run)
                * small chunks: a worker holds no more ahead than a quarter
                * of what leaves the two even, lest it still work when that
                * thread is done. */
-              Chunk *current = g_queue_peek_head (&busy->inflight);
+              Chunk *current = worker_work_chunk (busy);
               guint64 unassigned = run->n_items - MIN (run->next, run->n_items);
 
               if (unassigned <= current->n + 1)
@@ -2790,7 +2826,7 @@ run_here (Run *run)
           Worker *worker = g_ptr_array_index (run->workers, i);
           guint64 share = count / (n_ready + 1 - w);
 
-          if (!worker_is_ready (worker))
+          if (!worker_is_ready (worker) || worker->inflight.length >= 2)
             continue;
           if (!run_send (run, worker, run_sample_chunk (run, share)))
             return;
@@ -2810,7 +2846,14 @@ run_here (Run *run)
     }
 
   /* The plan does not wait for the workers' last shares: they are busy
-   * meanwhile, and what they time comes too late for it, that is all. */
+   * meanwhile, and what they time comes too late for it, that is all —
+   * unless without them fewer items than the sample size are timed. */
+  while (run->phase != PHASE_STOPPING && run_count_workers (run, WORKER_BUSY) > 0 &&
+         amor_sampler_get_n_samples (run->sampler) <
+         MIN (run->sampled->len, amor_sampler_get_sample_size (run->sampler)))
+    g_main_context_iteration (run->context, TRUE);
+  if (run->phase == PHASE_STOPPING)
+    return;
   run->plan = run_plan_here (run);
   if (amor_result_get_schedule (run->plan) == AMOR_SCHEDULE_SERIAL)
     {
