@@ -1482,7 +1482,11 @@ run_sample_count (Run *run)
   budget = MIN (budget, MAX (SAMPLING_FLOOR, SAMPLING_SHARE * (double) run->n_items * mean /
                                              (double) run_wanted_workers (run)));
   elapsed = amor_clock_seconds_since (run->sampling_start_ns);
-  if (elapsed >= budget && taken >= MIN (base, 2))
+  /* The base sample size is taken whatever the budget when the items
+   * left of it cost nothing to speak of: two samples of tiny items are a
+   * poor estimate, five cost no more. */
+  if (elapsed >= budget && taken >= MIN (base, 2) &&
+      (taken >= base || mean * (double) (base - taken) > SAMPLING_FLOOR))
     return 0;
 
   if (taken < base)
@@ -1497,7 +1501,7 @@ run_sample_count (Run *run)
    * that many more items. */
   parallel = run->here ? run_count_ready (run) + 1 : run_count_workers (run, WORKER_IDLE);
   parallel = MAX (parallel, 1);
-  if (mean > 0.0 && (budget - elapsed) * parallel / mean < (double) count)
+  if (mean > 0.0 && elapsed < budget && (budget - elapsed) * parallel / mean < (double) count)
     count = MAX (1, (guint64) ((budget - elapsed) * parallel / mean));
   return count;
 }
