@@ -58,7 +58,8 @@
  * rest of [property@Amor.ProcessPool:sample-size], then more when their
  * durations vary a lot, in rounds shared by the workers already running,
  * and within 2 % of the map's estimated time on the CPUs it may use (or
- * the sampler's time budget). Their results are kept, so every item is
+ * the sampler's time budget) — but the sample size is always reached when
+ * what is left of it takes less than 100 µs. Their results are kept, so every item is
  * processed exactly once. When no worker runs yet, the first worker
  * samples alone; once the first two items show that the map is worth
  * splitting, the other workers start while sampling goes on. The pool
