@@ -1199,6 +1199,8 @@ typedef struct
   guint    close_fds[8];      /* n_close_fds of each call */
   gboolean fail;
   gboolean timed;             /* workers run fork_timed_chunk() */
+  gulong   item_us;           /* its sleep per item, 2 ms if 0 */
+  gint64   reported_ns;       /* the duration it reports, if not 0 */
   int      log_fd;            /* "PID VALUE" lines, or -1 */
 } ForkSpawn;
 
@@ -1396,7 +1398,8 @@ test_local_func_serial (Fixture       *f,
   close (spawn.log_fd);
 }
 
-/* Items that take 2 ms, a chunk at a time, timed: the work of the local
+/* Items that take 2 ms (ForkSpawn.item_us), a chunk at a time, timed (or
+ * reported as taking ForkSpawn.reported_ns): the work of the local
  * function, and of the workers when ForkSpawn.timed is set. */
 static GVariant *
 fork_timed_chunk (GVariant  *items,
@@ -1407,12 +1410,15 @@ fork_timed_chunk (GVariant  *items,
   g_autofree gint64 *ns = g_new (gint64, MAX (n, 1));
   g_autoptr(GVariant) results = NULL;
 
+  ForkSpawn *spawn = user_data;
+
   for (gsize i = 0; i < n; i++)
     {
       gint64 t0 = g_get_monotonic_time ();
 
-      g_usleep (2000);
-      ns[i] = (g_get_monotonic_time () - t0) * 1000;
+      g_usleep (spawn->item_us > 0 ? spawn->item_us : 2000);
+      ns[i] = spawn->reported_ns > 0 ? spawn->reported_ns
+                                     : (g_get_monotonic_time () - t0) * 1000;
     }
   results = g_variant_ref_sink (fork_square_chunk (items, user_data, error));
   return g_variant_new ("(@at@ax)", results,
@@ -1492,6 +1498,37 @@ test_local_func_parallel (Fixture       *f,
 
   amor_process_pool_shutdown (pool);
   g_assert_cmpuint (count_children (&zombies), ==, 0);
+  close (spawn.log_fd);
+}
+
+/* Items that cost next to nothing are sampled to the sample size even
+ * once the time budget (its floor, 100 µs) is spent: here the first round
+ * of two takes 400 µs, its items reported as 1 µs each. The map is then
+ * too small for a worker, and runs here. */
+static void
+test_local_func_tiny (Fixture       *f,
+                      gconstpointer  data)
+{
+  const guint64 n = 300;
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  AmorResult *plan;
+
+  spawn.item_us = 200;
+  spawn.reported_ns = 1000;
+  pool = make_timed_local_pool (&spawn, f->log);
+  results = map_sync (pool, items_range (n), &error);
+  g_assert_no_error (error);
+  assert_typed_results (results, n);
+  assert_log_exactly_once (f->log, n);
+
+  plan = amor_process_pool_get_result (pool);
+  g_assert_cmpuint (amor_result_get_n_samples (plan), ==,
+                    amor_process_pool_get_sample_size (pool));
+  g_assert_cmpint (amor_result_get_schedule (plan), ==, AMOR_SCHEDULE_SERIAL);
+  g_assert_cmpuint (spawn.calls, ==, 0);
   close (spawn.log_fd);
 }
 
@@ -1651,6 +1688,7 @@ main (int   argc,
   g_test_add ("/process-pool/local-func/serial", Fixture, NULL, fixture_setup, test_local_func_serial, fixture_teardown);
   g_test_add ("/process-pool/local-func/parallel", Fixture, NULL, fixture_setup, test_local_func_parallel, fixture_teardown);
   g_test_add ("/process-pool/local-func/cancel", Fixture, NULL, fixture_setup, test_local_func_cancel, fixture_teardown);
+  g_test_add ("/process-pool/local-func/tiny", Fixture, NULL, fixture_setup, test_local_func_tiny, fixture_teardown);
 
   return g_test_run ();
 }
