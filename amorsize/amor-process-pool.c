@@ -1749,7 +1749,7 @@ run_next_chunk (Run *run)
 static guint
 run_remote_workers (Run *run)
 {
-  return run->helper != NULL ? MAX (run->n_workers, 2) - 1 : run->n_workers;
+  return run->n_workers - (run->helper != NULL);
 }
 
 /* About how many chunks are still to be handed out. */
@@ -2777,6 +2777,19 @@ run_plan_here (Run *run)
                                                    : run_local_serialization (run));
 }
 
+/* In run_here(): runs the main context while workers are busy with
+ * samples, until @n_samples durations are in (G_MAXUINT: all of them).
+ * FALSE when the map stops meanwhile. */
+static gboolean
+run_here_wait (Run   *run,
+               guint  n_samples)
+{
+  while (run->phase != PHASE_STOPPING && run_count_workers (run, WORKER_BUSY) > 0 &&
+         amor_sampler_get_n_samples (run->sampler) < n_samples)
+    g_main_context_iteration (run->context, TRUE);
+  return run->phase != PHASE_STOPPING;
+}
+
 /* Samples on the calling thread, by the rules of remote sampling, then
  * plans with the costs of processes, the serialisation of an item counted
  * only in the parallel estimates. A serial plan runs here too, in chunks
@@ -2853,22 +2866,15 @@ run_here (Run *run)
   /* The plan does not wait for the workers' last shares: they are busy
    * meanwhile, and what they time comes too late for it, that is all —
    * unless without them fewer items than the sample size are timed. */
-  while (run->phase != PHASE_STOPPING && run_count_workers (run, WORKER_BUSY) > 0 &&
-         amor_sampler_get_n_samples (run->sampler) <
-         MIN (run->sampled->len, amor_sampler_get_sample_size (run->sampler)))
-    g_main_context_iteration (run->context, TRUE);
-  if (run->phase == PHASE_STOPPING)
+  if (!run_here_wait (run, MIN (run->sampled->len,
+                                amor_sampler_get_sample_size (run->sampler))))
     return;
   run->plan = run_plan_here (run);
-  if (amor_result_get_schedule (run->plan) == AMOR_SCHEDULE_SERIAL)
-    {
-      /* A serial map runs here, every item not sampled yet: those of the
-       * workers' shares must be in first. */
-      while (run->phase != PHASE_STOPPING && run_count_workers (run, WORKER_BUSY) > 0)
-        g_main_context_iteration (run->context, TRUE);
-      if (run->phase == PHASE_STOPPING)
-        return;
-    }
+  /* A serial map runs here, every item not sampled yet: those of the
+   * workers' shares must be in first. */
+  if (amor_result_get_schedule (run->plan) == AMOR_SCHEDULE_SERIAL &&
+      !run_here_wait (run, G_MAXUINT))
+    return;
   /* An item a worker died on is retried on a worker, never here. */
   if (amor_result_get_schedule (run->plan) != AMOR_SCHEDULE_SERIAL ||
       run->retry.length > 0)
