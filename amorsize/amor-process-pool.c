@@ -19,6 +19,7 @@
 #include "amor-sampler.h"
 #include "amor-child-private.h"
 #include "amor-clock-private.h"
+#include "amor-profile-private.h"
 #include "amor-wire-private.h"
 
 /**
@@ -343,6 +344,7 @@ struct _Run
   /* Sampling */
   AmorSampler     *sampler;
   GArray          *sampled;      /* sorted guint64 indices */
+  AmorProfile     *profile;      /* every item's duration, once known */
   guint64          sample_cursor;
   gint64           sampling_start_ns;
   gboolean         prespawned;   /* the workers of a first guess started */
@@ -836,6 +838,7 @@ run_take_results (Run       *run,
           run_fail (run, type_error);
         }
       compute_ns += MAX (ns[i], 0);
+      amor_profile_add (run->profile, index, (double) MAX (ns[i], 0) / 1e9);
     }
   run->n_done += chunk->n;
 
@@ -1770,6 +1773,64 @@ run_chunks_left (Run *run)
   return left;
 }
 
+/* What an item of [@first, @end) is likely to take, in seconds; 1 each
+ * while no item took any time, so that items are counted instead. */
+static double
+run_item_cost (Run     *run,
+               guint64  first,
+               guint64  end)
+{
+  double seconds = amor_profile_estimate (run->profile, first, end);
+
+  return seconds > 0.0 ? seconds : 1.0;
+}
+
+/* What the items of @chunk are likely to take. */
+static double
+run_chunk_cost (Run   *run,
+                Chunk *chunk)
+{
+  return (double) chunk->n *
+         run_item_cost (run, chunk->indices[0], chunk->indices[chunk->n - 1] + 1);
+}
+
+/* How many items a worker may be sent ahead while the calling thread works
+ * too (run_help_cb()), or 0 for none. That thread takes the last items in
+ * small chunks: a worker holds no more than a quarter of what leaves the
+ * two even, lest it still work when that thread is done. Even in time, not
+ * in items: where the cost follows the place in the input, the items a
+ * worker holds and those left cost unlike amounts each. */
+static guint64
+run_tail_share (Run    *run,
+                Worker *worker)
+{
+  guint64 unassigned, front_end;
+  double held = 0.0, left, rate;
+  guint position;
+
+  if (run->next >= run->n_items)
+    return 0;
+  sampled_find (run->sampled, run->next, &position);
+  unassigned = run->n_items - run->next - (run->sampled->len - position);
+
+  for (GList *l = worker->inflight.head; l != NULL; l = l->next)
+    {
+      Chunk *chunk = l->data;
+
+      if (!chunk->sample)
+        held += run_chunk_cost (run, chunk);
+    }
+  left = (double) unassigned * run_item_cost (run, run->next, run->n_items);
+  front_end = MIN (run->next + run->chunk_size, run->n_items);
+  rate = run_item_cost (run, run->next, front_end);
+  g_debug ("process pool: worker %u holds about %.1f ms, %" G_GUINT64_FORMAT
+           " items left of about %.1f ms (trend %.2f)", worker->id, held * 1e3,
+           unassigned, left * 1e3, amor_profile_get_trend (run->profile));
+  if (left - held <= rate)
+    return 0;
+  return (guint64) ((left - held) / 4.0 / rate) + 1;
+}
+
 static void run_finish (Run *run);
 
 static void
@@ -1918,16 +1979,11 @@ run_schedule (Run *run)
             break;
           if (run->helper != NULL && g_queue_is_empty (&run->retry))
             {
-              /* The calling thread works too, and takes the last items in
-               * small chunks: a worker holds no more ahead than a quarter
-               * of what leaves the two even, lest it still work when that
-               * thread is done. */
-              Chunk *current = worker_work_chunk (busy);
-              guint64 unassigned = run->n_items - MIN (run->next, run->n_items);
+              guint64 share = run_tail_share (run, busy);
 
-              if (unassigned <= current->n + 1)
+              if (share == 0)
                 continue;
-              chunk = run_take_chunk (run, (unassigned - current->n) / 4 + 1);
+              chunk = run_take_chunk (run, share);
             }
           else
             chunk = run_next_chunk (run);
@@ -1990,6 +2046,7 @@ run_free (Run *run)
   g_ptr_array_unref (run->workers);
   g_clear_object (&run->sampler);
   g_array_unref (run->sampled);
+  amor_profile_free (run->profile);
   g_array_unref (run->dispatch);
   g_clear_object (&run->plan);
   g_clear_error (&run->error);
@@ -2638,6 +2695,8 @@ run_local (Run            *run,
   for (gsize i = 0; i < n; i++)
     {
       g_autoptr(GVariant) result = g_variant_get_child_value (results, i);
+      double seconds = ns != NULL ? (double) MAX (ns[i], 0) / 1e9
+                                  : (double) (t1 - t0) / 1e9 / (double) n;
 
       g_assert (run->results[indices[i]] == NULL);
       if (!pool_keep_result (self, &run->results[indices[i]], result, boxed, error))
@@ -2646,10 +2705,9 @@ run_local (Run            *run,
           return FALSE;
         }
       run->n_done++;
+      amor_profile_add (run->profile, indices[i], seconds);
       if (timed)
-        amor_sampler_add_duration (run->sampler,
-                                   ns != NULL ? (double) MAX (ns[i], 0) / 1e9
-                                             : (double) (t1 - t0) / 1e9 / (double) n);
+        amor_sampler_add_duration (run->sampler, seconds);
     }
   return TRUE;
 }
@@ -3076,6 +3134,7 @@ pool_map_start (AmorProcessPool     *self,
   run->sampled = g_array_new (FALSE, FALSE, sizeof (guint64));
   run->dispatch = g_array_new (FALSE, FALSE, sizeof (double));
   run->sampler = amor_sampler_new ();
+  run->profile = amor_profile_new (run->n_items);
   amor_sampler_set_sample_size (run->sampler, self->sample_size);
   if (amor_sampler_get_max_sample_size (run->sampler) < self->sample_size)
     amor_sampler_set_max_sample_size (run->sampler, self->sample_size);

@@ -1,0 +1,199 @@
+/* amor-profile.c: what items cost along the input
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <math.h>
+
+#include "amor-profile-private.h"
+
+/* At most this many buckets: a profile costs the same for any map. */
+#define PROFILE_MAX_BUCKETS 256
+
+/* Neighbouring buckets must correlate at least this much for the
+ * neighbours of a range to be trusted over the mean of all items. */
+#define PROFILE_MIN_TREND 0.5
+
+/* ... over at least this many pairs of neighbouring buckets timed. */
+#define PROFILE_MIN_PAIRS 8
+
+/* An estimate of a range takes at least this many timed items. */
+#define PROFILE_MIN_KNOWN 2
+
+struct _AmorProfile
+{
+  guint64  n_items;
+  guint    n_buckets;
+  double  *sum;      /* seconds, by bucket */
+  guint64 *count;    /* items timed, by bucket */
+  double   total;
+  guint64  n_known;
+};
+
+/* A profile of a map of @n_items items, none timed yet. */
+AmorProfile *
+amor_profile_new (guint64 n_items)
+{
+  AmorProfile *profile = g_new0 (AmorProfile, 1);
+
+  profile->n_items = MAX (n_items, 1);
+  profile->n_buckets = (guint) MIN (profile->n_items, PROFILE_MAX_BUCKETS);
+  profile->sum = g_new0 (double, profile->n_buckets);
+  profile->count = g_new0 (guint64, profile->n_buckets);
+  return profile;
+}
+
+void
+amor_profile_free (AmorProfile *profile)
+{
+  if (profile == NULL)
+    return;
+  g_free (profile->sum);
+  g_free (profile->count);
+  g_free (profile);
+}
+
+static guint
+profile_bucket (AmorProfile *profile,
+                guint64      index)
+{
+  index = MIN (index, profile->n_items - 1);
+  /* n_buckets <= 256: no overflow below 2^56 items. */
+  return (guint) (index * profile->n_buckets / profile->n_items);
+}
+
+/* Item @index took @seconds. */
+void
+amor_profile_add (AmorProfile *profile,
+                  guint64      index,
+                  double       seconds)
+{
+  guint bucket;
+
+  g_return_if_fail (profile != NULL);
+  g_return_if_fail (index < profile->n_items);
+
+  if (!(seconds >= 0.0))
+    seconds = 0.0;
+  bucket = profile_bucket (profile, index);
+  profile->sum[bucket] += seconds;
+  profile->count[bucket]++;
+  profile->total += seconds;
+  profile->n_known++;
+}
+
+/* The mean duration of the items timed, or 0 before any. */
+double
+amor_profile_get_mean (AmorProfile *profile)
+{
+  g_return_val_if_fail (profile != NULL, 0.0);
+
+  return profile->n_known > 0 ? profile->total / (double) profile->n_known : 0.0;
+}
+
+/* How much the cost follows the place in the input: the correlation of
+ * the mean durations of neighbouring buckets, both timed (0 with too few
+ * of them, or none to speak of). Near 1 for a cost that grows, falls or
+ * steps along the input; near 0 for items alike, or unlike at random. */
+double
+amor_profile_get_trend (AmorProfile *profile)
+{
+  double sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0;
+  double cov, vx, vy;
+  guint pairs = 0;
+
+  g_return_val_if_fail (profile != NULL, 0.0);
+
+  for (guint b = 0; b + 1 < profile->n_buckets; b++)
+    {
+      double x, y;
+
+      if (profile->count[b] == 0 || profile->count[b + 1] == 0)
+        continue;
+      x = profile->sum[b] / (double) profile->count[b];
+      y = profile->sum[b + 1] / (double) profile->count[b + 1];
+      sx += x;
+      sy += y;
+      sxx += x * x;
+      syy += y * y;
+      sxy += x * y;
+      pairs++;
+    }
+  if (pairs < PROFILE_MIN_PAIRS)
+    return 0.0;
+
+  cov = sxy - sx * sy / pairs;
+  vx = sxx - sx * sx / pairs;
+  vy = syy - sy * sy / pairs;
+  if (vx <= 0.0 || vy <= 0.0)
+    return 0.0;
+  return cov / sqrt (vx * vy);
+}
+
+/* The first item of bucket @bucket (n_items for the one past the last). */
+static guint64
+profile_bucket_start (AmorProfile *profile,
+                      guint        bucket)
+{
+  return (bucket * profile->n_items + profile->n_buckets - 1) / profile->n_buckets;
+}
+
+static guint64
+profile_sum (AmorProfile *profile,
+             guint        lo,
+             guint        hi,
+             double      *sum)
+{
+  guint64 count = 0;
+
+  *sum = 0.0;
+  for (guint b = lo; b <= hi; b++)
+    {
+      *sum += profile->sum[b];
+      count += profile->count[b];
+    }
+  return count;
+}
+
+/* What an item of [@first, @end) is likely to take, in seconds, when the
+ * cost follows the place in the input: the mean of the items timed in the
+ * buckets inside the range; with too few of them, in the buckets it
+ * touches, widened on both sides until they hold a few. Else the mean of
+ * all. 0 before any item is timed. */
+double
+amor_profile_estimate (AmorProfile *profile,
+                       guint64      first,
+                       guint64      end)
+{
+  guint lo, hi, inner_lo, inner_end;
+  double sum;
+  guint64 count;
+
+  g_return_val_if_fail (profile != NULL, 0.0);
+
+  end = MIN (end, profile->n_items);
+  if (end <= first || amor_profile_get_trend (profile) < PROFILE_MIN_TREND)
+    return amor_profile_get_mean (profile);
+
+  lo = profile_bucket (profile, first);
+  hi = profile_bucket (profile, end - 1);
+
+  /* The buckets at the ends hold items outside the range too: where the
+   * cost changes fast, those would weigh as much as the few inside. */
+  inner_lo = profile_bucket_start (profile, lo) >= first ? lo : lo + 1;
+  inner_end = profile_bucket_start (profile, hi + 1) <= end ? hi + 1 : hi;
+  if (inner_lo < inner_end &&
+      (count = profile_sum (profile, inner_lo, inner_end - 1, &sum)) >= PROFILE_MIN_KNOWN)
+    return sum / (double) count;
+
+  count = profile_sum (profile, lo, hi, &sum);
+  while (count < PROFILE_MIN_KNOWN && (lo > 0 || hi + 1 < profile->n_buckets))
+    {
+      if (lo > 0)
+        lo--;
+      if (hi + 1 < profile->n_buckets)
+        hi++;
+      count = profile_sum (profile, lo, hi, &sum);
+    }
+  return count > 0 ? sum / (double) count : amor_profile_get_mean (profile);
+}

@@ -1,0 +1,152 @@
+/* test-profile.c: AmorProfile, what items cost along the input
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <math.h>
+
+#include <glib.h>
+
+#include "amorsize/amor-profile-private.h"
+
+#define N 1000
+#define MS 1e-3
+
+/* 2 ms at the front, falling to 0 at the back. */
+static double
+linear_down (guint64 i)
+{
+  return 2 * MS * (double) (N - 1 - i) / (N - 1);
+}
+
+/* The mean of linear_down() over [first, end). */
+static double
+linear_down_mean (guint64 first,
+                  guint64 end)
+{
+  double sum = 0.0;
+
+  for (guint64 i = first; i < end; i++)
+    sum += linear_down (i);
+  return sum / (double) (end - first);
+}
+
+static void
+test_profile_empty (void)
+{
+  g_autoptr(AmorProfile) profile = amor_profile_new (N);
+
+  g_assert_cmpfloat (amor_profile_get_mean (profile), ==, 0.0);
+  g_assert_cmpfloat (amor_profile_get_trend (profile), ==, 0.0);
+  g_assert_cmpfloat (amor_profile_estimate (profile, 0, N), ==, 0.0);
+
+  /* A negative or NaN duration counts as none. */
+  amor_profile_add (profile, 3, -1.0);
+  amor_profile_add (profile, 4, NAN);
+  amor_profile_add (profile, 5, 3.0);
+  g_assert_cmpfloat_with_epsilon (amor_profile_get_mean (profile), 1.0, 1e-12);
+}
+
+/* A map half done from the front, as a pool hands items out, with
+ * samples spread behind: the cost falls along the input, and the items
+ * left cost far less than the mean of those timed. */
+static void
+test_profile_falling (void)
+{
+  g_autoptr(AmorProfile) profile = amor_profile_new (N);
+  double left, held;
+
+  for (guint64 i = 0; i < 800; i++)
+    amor_profile_add (profile, i, linear_down (i));
+  for (guint64 i = 825; i < N; i += 50)
+    amor_profile_add (profile, i, linear_down (i));
+
+  g_assert_cmpfloat (amor_profile_get_trend (profile), >, 0.95);
+
+  left = amor_profile_estimate (profile, 800, N);
+  g_assert_cmpfloat (fabs (left - linear_down_mean (800, N)), <, 0.1 * linear_down_mean (800, N));
+  g_assert_cmpfloat (left, <, amor_profile_get_mean (profile) / 3);
+
+  /* A range with no item timed in it: its neighbours tell. */
+  held = amor_profile_estimate (profile, 801, 808);
+  g_assert_cmpfloat (fabs (held - linear_down_mean (801, 808)), <, 0.05 * linear_down_mean (801, 808));
+}
+
+/* First half 0.2 ms, second half 2 ms. */
+static void
+test_profile_step (void)
+{
+  g_autoptr(AmorProfile) profile = amor_profile_new (N);
+
+  for (guint64 i = 0; i < N; i += 3)
+    amor_profile_add (profile, i, i < N / 2 ? 0.2 * MS : 2 * MS);
+
+  g_assert_cmpfloat (amor_profile_get_trend (profile), >, 0.95);
+  g_assert_cmpfloat_with_epsilon (amor_profile_estimate (profile, 0, 400), 0.2 * MS, 1e-12);
+  g_assert_cmpfloat_with_epsilon (amor_profile_estimate (profile, 600, N), 2 * MS, 1e-12);
+}
+
+/* Items unlike at random: their neighbours say nothing of a range, and
+ * every range is estimated at the mean. */
+static void
+test_profile_random (void)
+{
+  g_autoptr(AmorProfile) profile = amor_profile_new (N);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20240611);
+  double mean;
+
+  for (guint64 i = 0; i < 800; i++)
+    amor_profile_add (profile, i, -MS * log (1.0 - g_rand_double (rand)));
+  for (guint64 i = 810; i < N; i += 50)
+    amor_profile_add (profile, i, -MS * log (1.0 - g_rand_double (rand)));
+
+  mean = amor_profile_get_mean (profile);
+  g_assert_cmpfloat (fabs (amor_profile_get_trend (profile)), <, 0.3);
+  g_assert_cmpfloat (amor_profile_estimate (profile, 800, N), ==, mean);
+  g_assert_cmpfloat (amor_profile_estimate (profile, 0, 10), ==, mean);
+}
+
+/* All alike: nothing varies, no trend. */
+static void
+test_profile_constant (void)
+{
+  g_autoptr(AmorProfile) profile = amor_profile_new (N);
+
+  for (guint64 i = 0; i < N; i++)
+    amor_profile_add (profile, i, MS);
+
+  g_assert_cmpfloat (amor_profile_get_trend (profile), ==, 0.0);
+  g_assert_cmpfloat_with_epsilon (amor_profile_estimate (profile, 10, 20), MS, 1e-15);
+}
+
+/* Fewer items than buckets, and a map of one. */
+static void
+test_profile_small (void)
+{
+  g_autoptr(AmorProfile) one = amor_profile_new (1);
+  g_autoptr(AmorProfile) few = amor_profile_new (20);
+
+  amor_profile_add (one, 0, 2.0);
+  g_assert_cmpfloat (amor_profile_estimate (one, 0, 1), ==, 2.0);
+
+  for (guint64 i = 0; i < 20; i++)
+    amor_profile_add (few, i, (double) i);
+  g_assert_cmpfloat (amor_profile_get_trend (few), >, 0.99);
+  g_assert_cmpfloat_with_epsilon (amor_profile_estimate (few, 18, 20), 18.5, 1e-12);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/profile/empty", test_profile_empty);
+  g_test_add_func ("/profile/falling", test_profile_falling);
+  g_test_add_func ("/profile/step", test_profile_step);
+  g_test_add_func ("/profile/random", test_profile_random);
+  g_test_add_func ("/profile/constant", test_profile_constant);
+  g_test_add_func ("/profile/small", test_profile_small);
+
+  return g_test_run ();
+}
