@@ -364,6 +364,7 @@ struct _Run
   AmorResult      *plan;
   guint            n_workers;
   guint64          chunk_size;
+  double           plan_item_cost; /* the profile's mean when planned */
   AmorSchedule     schedule;
   guint64          next;         /* the next index to hand out */
   gsize            skip_pos;     /* the first sampled index >= next */
@@ -1647,6 +1648,7 @@ run_start_plan (Run *run)
         run->chunk_size = base;
     }
   run->chunk_size = CLAMP (run->chunk_size, 1, MAX (n, 1));
+  run->plan_item_cost = amor_profile_get_mean (run->profile);
 
   n_chunks = n / run->chunk_size + (n % run->chunk_size != 0);
   if (n_chunks < run->n_workers)
@@ -1667,6 +1669,35 @@ run_start_plan (Run *run)
            "%s chunks of %" G_GUINT64_FORMAT,
            n, run->sampled->len, run->n_workers,
            run->schedule == AMOR_SCHEDULE_GUIDED ? "guided" : "fixed", run->chunk_size);
+}
+
+/* How far a plan's chunk may shrink (run_chunk_items()). */
+#define CHUNK_ITEMS_SHRINK 4
+
+/* The plan's chunk size, in items, for the next items: the plan sizes a
+ * chunk from the mean of a few samples, and the items timed since tell
+ * better what the next ones cost — the mean of many more, or, where the
+ * cost follows the place in the input, what the items around them took.
+ * A chunk whose items cost more than the plan thought shrinks to last
+ * about what it meant (down to a quarter of its size). One whose items
+ * cost less keeps its size: where the cost steps up just past the items
+ * timed, a stretched chunk would run into the dear ones. */
+static guint64
+run_chunk_items (Run *run)
+{
+  guint64 end = MIN (run->next + run->chunk_size, run->n_items);
+  double now, items;
+
+  if (run->plan_item_cost <= 0.0 || end <= run->next)
+    return run->chunk_size;
+  now = amor_profile_estimate (run->profile, run->next, end);
+  if (now <= 0.0)
+    return run->chunk_size;
+
+  items = (double) run->chunk_size * run->plan_item_cost / now;
+  items = CLAMP (items, (double) run->chunk_size / CHUNK_ITEMS_SHRINK,
+                 (double) run->chunk_size);
+  return MAX ((guint64) (items + 0.5), 1);
 }
 
 /* The next chunk of unsampled items, at most @max of them, or NULL when
@@ -1692,7 +1723,7 @@ run_take_chunk (Run     *run,
     return NULL;
 
   remaining = run->n_items - run->next;
-  size = run->chunk_size;
+  size = run_chunk_items (run);
   if (run->n_workers > 1)
     {
       /* A 2n-th of the items left, rounded up. */
@@ -2726,7 +2757,7 @@ run_help_cb (gpointer user_data)
 {
   Run *run = user_data;
   g_autoptr(GError) error = NULL;
-  guint64 size = MAX (run->chunk_size / 2, 1);
+  guint64 size = MAX (run_chunk_items (run) / 2, 1);
   Chunk *chunk;
   gboolean ok;
 

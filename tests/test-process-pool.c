@@ -1201,8 +1201,18 @@ typedef struct
   gboolean timed;             /* workers run fork_timed_chunk() */
   gulong   item_us;           /* its sleep per item, 2 ms if 0 */
   gint64   reported_ns;       /* the duration it reports, if not 0 */
+  guint64  dear_from;         /* items from this one on (if not 0) take */
+  gulong   dear_us;           /* ... this long each, and report it */
+  GArray  *local_calls;       /* Call: fork_timed_chunk() in this process */
+  pid_t    parent;
   int      log_fd;            /* "PID VALUE" lines, or -1 */
 } ForkSpawn;
+
+typedef struct
+{
+  guint64 min, max;           /* the lowest and highest index */
+  gsize   n;
+} Call;
 
 static GVariant *fork_timed_chunk (GVariant  *items,
                                    gpointer   user_data,
@@ -1411,15 +1421,28 @@ fork_timed_chunk (GVariant  *items,
   g_autoptr(GVariant) results = NULL;
 
   ForkSpawn *spawn = user_data;
+  Call call = { G_MAXUINT64, 0, n };
 
   for (gsize i = 0; i < n; i++)
     {
       gint64 t0 = g_get_monotonic_time ();
+      guint64 index;
 
+      g_variant_get_child (items, i, "t", &index);
+      call.min = MIN (call.min, index);
+      call.max = MAX (call.max, index);
+      if (spawn->dear_from > 0 && index >= spawn->dear_from)
+        {
+          g_usleep (spawn->dear_us);
+          ns[i] = (gint64) spawn->dear_us * 1000;
+          continue;
+        }
       g_usleep (spawn->item_us > 0 ? spawn->item_us : 2000);
       ns[i] = spawn->reported_ns > 0 ? spawn->reported_ns
                                      : (g_get_monotonic_time () - t0) * 1000;
     }
+  if (spawn->local_calls != NULL && getpid () == spawn->parent)
+    g_array_append_val (spawn->local_calls, call);
   results = g_variant_ref_sink (fork_square_chunk (items, user_data, error));
   return g_variant_new ("(@at@ax)", results,
                         g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, ns, n, sizeof (gint64)));
@@ -1529,6 +1552,73 @@ test_local_func_tiny (Fixture       *f,
                     amor_process_pool_get_sample_size (pool));
   g_assert_cmpint (amor_result_get_schedule (plan), ==, AMOR_SCHEDULE_SERIAL);
   g_assert_cmpuint (spawn.calls, ==, 0);
+  close (spawn.log_fd);
+}
+
+/* Where the cost steps up along the input (0.5 ms, then 2 ms from the
+ * middle on), the calling process's chunks in the dear half shrink to last
+ * about what the plan meant: a plan's chunk of the items of the samples'
+ * mean, halved, the calling process's share. Those of the cheap half keep
+ * the plan's size. */
+static void
+test_local_func_dear_end (Fixture       *f,
+                          gconstpointer  data)
+{
+  const guint64 n = 600;
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) calls = g_array_new (FALSE, FALSE, sizeof (Call));
+  AmorResult *plan;
+  guint64 chunk, dear_chunk, tail;
+  gsize cheap_max = 0, dear_max = 0, n_dear = 0;
+
+  spawn.item_us = 500;
+  spawn.reported_ns = 500000;
+  spawn.dear_from = n / 2;
+  spawn.dear_us = 2000;
+  spawn.local_calls = calls;
+  spawn.parent = getpid ();
+  pool = make_timed_local_pool (&spawn, f->log);
+  amor_process_pool_set_target_chunk_duration (pool, 0.02);
+
+  results = map_sync (pool, items_range (n), &error);
+  g_assert_no_error (error);
+  assert_typed_results (results, n);
+  assert_log_exactly_once (f->log, n);
+
+  plan = amor_process_pool_get_result (pool);
+  g_assert_cmpuint (amor_result_get_n_workers (plan), ==, 2);
+  chunk = amor_result_get_chunk_size (plan);
+  g_assert_cmpuint (chunk, >=, 8);
+  /* What the plan's chunk of items of the samples' mean holds of 2 ms
+   * items; the calling process takes half. */
+  dear_chunk = MAX ((guint64) ((double) chunk * amor_result_get_mean (plan) / 2e-3 + 0.5), 1);
+  /* The last chunks shrink anyway: past here, items left / 4 < chunk. */
+  tail = n - 4 * chunk;
+
+  for (guint i = 0; i < calls->len; i++)
+    {
+      Call *call = &g_array_index (calls, Call, i);
+
+      /* A chunk of the plan: neighbouring items, but for those sampled. */
+      if (call->max - call->min >= 2 * call->n)
+        continue;
+      if (call->max < n / 2)
+        cheap_max = MAX (cheap_max, call->n);
+      else if (call->min >= 3 * n / 4 && call->min < tail)
+        {
+          dear_max = MAX (dear_max, call->n);
+          n_dear++;
+        }
+    }
+  g_test_message ("plan chunk %" G_GUINT64_FORMAT ", mean %.3f ms: here, chunks of up to %"
+                  G_GSIZE_FORMAT " cheap items, and %" G_GSIZE_FORMAT " dear ones (%" G_GSIZE_FORMAT
+                  " chunks)", chunk, amor_result_get_mean (plan) * 1e3, cheap_max, dear_max, n_dear);
+  g_assert_cmpuint (cheap_max, ==, chunk / 2);
+  g_assert_cmpuint (n_dear, >, 0);
+  g_assert_cmpuint (dear_max, <=, MAX (dear_chunk / 2, 1));
   close (spawn.log_fd);
 }
 
@@ -1689,6 +1779,7 @@ main (int   argc,
   g_test_add ("/process-pool/local-func/parallel", Fixture, NULL, fixture_setup, test_local_func_parallel, fixture_teardown);
   g_test_add ("/process-pool/local-func/cancel", Fixture, NULL, fixture_setup, test_local_func_cancel, fixture_teardown);
   g_test_add ("/process-pool/local-func/tiny", Fixture, NULL, fixture_setup, test_local_func_tiny, fixture_teardown);
+  g_test_add ("/process-pool/local-func/dear-end", Fixture, NULL, fixture_setup, test_local_func_dear_end, fixture_teardown);
 
   return g_test_run ();
 }
