@@ -20,7 +20,7 @@ struct _AmorChild
   GPid         pid;
   char        *identifier;
   gboolean     reaped;
-  int          status;      /* a wait status, once reaped (pid only) */
+  int          status;      /* a wait status, once reaped here */
   GSource     *watch;       /* a child watch, while a wait is pending */
 };
 
@@ -31,6 +31,7 @@ amor_child_new_for_subprocess (GSubprocess *process)
 
   child->process = process;
   child->identifier = g_strdup (g_subprocess_get_identifier (process));
+  child->pid = (GPid) g_ascii_strtoll (child->identifier, NULL, 10);
   return child;
 }
 
@@ -75,18 +76,69 @@ amor_child_force_exit (AmorChild *child)
     kill (child->pid, SIGKILL);   /* a zombie at worst: the pid is ours */
 }
 
+/* While a subprocess GLib took for reaped is not (child_is_unreaped()),
+ * it is polled this often until it can be. */
+#define CHILD_REAP_INTERVAL_MS 5
+
+/* GLib (2.74 at least) reports a child ended as soon as the process is
+ * gone, even when waitid() cannot reap it yet: a child that another
+ * process traces (a debugger, or the leak checker of a sanitizer, which
+ * traces the process it checks as it exits) is reaped by its tracer first,
+ * and only then by its parent. GSubprocess then takes it for reaped, with
+ * a status of 0, and the zombie stays. TRUE if the subprocess @child is
+ * still a child of this process, not reaped. (Its pid cannot have been
+ * given to another child meanwhile: a zombie keeps its pid.) */
+static gboolean
+child_is_unreaped (AmorChild *child)
+{
+  siginfo_t info = { 0 };
+  int r;
+
+  if (child->pid <= 0 || child->reaped)
+    return FALSE;
+  while ((r = waitid (P_PID, (id_t) child->pid, &info, WEXITED | WNOHANG | WNOWAIT)) < 0 &&
+         errno == EINTR)
+    ;
+  return r == 0;
+}
+
 void
 amor_child_kill_sync (AmorChild *child)
 {
   amor_child_force_exit (child);
   if (child->process != NULL)
-    g_subprocess_wait (child->process, NULL, NULL);
-  else if (!child->reaped)
+    {
+      g_subprocess_wait (child->process, NULL, NULL);
+      if (!child_is_unreaped (child))
+        return;
+    }
+  if (!child->reaped)
     {
       while (waitpid (child->pid, &child->status, 0) < 0 && errno == EINTR)
         ;
       child->reaped = TRUE;
     }
+}
+
+/* Reaps the subprocess of @user_data's task once its tracer lets go. */
+static gboolean
+child_reap_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+  AmorChild *child = g_task_get_task_data (task);
+  int status = 0;
+  pid_t got = waitpid (child->pid, &status, WNOHANG);
+
+  if (got == 0 || (got < 0 && errno == EINTR))
+    return G_SOURCE_CONTINUE;
+  if (got == child->pid)
+    {
+      child->reaped = TRUE;
+      child->status = status;
+    }
+  g_clear_pointer (&child->watch, g_source_unref);
+  g_task_return_boolean (task, TRUE);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -95,8 +147,19 @@ subprocess_waited_cb (GObject      *source,
                       gpointer      user_data)
 {
   GTask *task = user_data;
+  AmorChild *child = g_task_get_task_data (task);
 
   g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  if (child_is_unreaped (child))
+    {
+      g_debug ("child %s: ended, but another process traces it: reaped once it lets go",
+               child->identifier);
+      child->watch = g_timeout_source_new (CHILD_REAP_INTERVAL_MS);
+      g_source_set_callback (child->watch, child_reap_cb, task, g_object_unref);
+      g_source_set_static_name (child->watch, "[amorsize] reap a traced worker");
+      g_source_attach (child->watch, g_task_get_context (task));
+      return;
+    }
   g_task_return_boolean (task, TRUE);
   g_object_unref (task);
 }
@@ -161,7 +224,7 @@ amor_child_describe_exit (AmorChild *child)
   gboolean signaled, exited;
   int sig = 0, code = 0;
 
-  if (child->process != NULL)
+  if (child->process != NULL && !child->reaped)
     {
       signaled = g_subprocess_get_if_signaled (child->process);
       exited = g_subprocess_get_if_exited (child->process);

@@ -22,6 +22,10 @@
 
 #include "test-util.h"
 
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include "amorsize/amor-child-private.h"
 #include "amorsize/amor-result-private.h"
 #include "amorsize/amor-wire-private.h"
 
@@ -903,6 +907,75 @@ test_malformed_output (void)
 }
 
 static void
+child_waited_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+/* A worker that another process traces when it is killed (a debugger, or
+ * a sanitizer's leak checker inside the worker, which traces it as it
+ * exits) can be reaped only once the tracer lets go. Its wait ends then,
+ * with the real status, and no zombie is left. */
+static void
+test_child_traced (void)
+{
+  const char *argv[] = { "sleep", "100", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AmorChild) child = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autofree char *status = NULL;
+  GSubprocess *process;
+  int ready[2];
+  pid_t worker, tracer;
+  char byte = 0;
+  guint zombies;
+
+  process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  child = amor_child_new_for_subprocess (process);
+  worker = (pid_t) atoi (amor_child_get_identifier (child));
+
+  /* The tracer: attaches, says so, and lets go 200 ms later, by exiting. */
+  g_assert_cmpint (pipe (ready), ==, 0);
+  tracer = fork ();
+  g_assert_cmpint (tracer, >=, 0);
+  if (tracer == 0)
+    {
+      char ok = ptrace (PTRACE_SEIZE, worker, NULL, NULL) == 0 ? 'y' : 'n';
+
+      if (write (ready[1], &ok, 1) != 1)
+        _exit (1);
+      g_usleep (200000);
+      _exit (0);
+    }
+  close (ready[1]);
+  g_assert_cmpint (read (ready[0], &byte, 1), ==, 1);
+  close (ready[0]);
+  if (byte != 'y')
+    {
+      amor_child_kill_sync (child);
+      g_assert_cmpint (waitpid (tracer, NULL, 0), ==, tracer);
+      g_test_skip ("this process may not trace its children");
+      return;
+    }
+
+  amor_child_force_exit (child);
+  amor_child_wait_async (child, child_waited_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  amor_child_wait_finish (child, result);
+
+  status = amor_child_describe_exit (child);
+  g_assert_cmpstr (status, ==, "killed by signal 9 (Killed)");
+  g_assert_cmpint (waitpid (tracer, NULL, 0), ==, tracer);
+  count_children (&zombies);
+  g_assert_cmpuint (zombies, ==, 0);
+  g_assert_cmpint (kill (worker, 0), <, 0);
+}
+
+static void
 test_too_large_items (void)
 {
   g_autoptr(AmorProcessPool) pool = make_pool (0, NULL);
@@ -1762,6 +1835,7 @@ main (int   argc,
   g_test_add ("/process-pool/crash/sampling", Fixture, NULL, fixture_setup, test_crash_while_sampling, fixture_teardown);
   g_test_add_func ("/process-pool/output/oversized", test_oversized_output);
   g_test_add_func ("/process-pool/output/malformed", test_malformed_output);
+  g_test_add_func ("/process-pool/child/traced", test_child_traced);
   g_test_add_func ("/process-pool/input/too-large", test_too_large_items);
   g_test_add_func ("/process-pool/argv/missing", test_bad_argv);
   g_test_add_func ("/process-pool/argv/exit-before-hello", test_exit_before_hello);
