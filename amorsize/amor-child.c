@@ -30,8 +30,10 @@ amor_child_new_for_subprocess (GSubprocess *process)
   AmorChild *child = g_new0 (AmorChild, 1);
 
   child->process = process;
+  /* NULL when the process ended (and GSubprocess reaped it) already. */
   child->identifier = g_strdup (g_subprocess_get_identifier (process));
-  child->pid = (GPid) g_ascii_strtoll (child->identifier, NULL, 10);
+  if (child->identifier != NULL)
+    child->pid = (GPid) g_ascii_strtoll (child->identifier, NULL, 10);
   return child;
 }
 
