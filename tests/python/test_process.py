@@ -199,5 +199,50 @@ class ProcessPoolTest(unittest.TestCase):
         self.assertEqual(counts[299], 0)
 
 
+class ValuesChunkTest(unittest.TestCase):
+    """The chunk function of worker_serve_values() and new_forked_values():
+    its answer, built from one buffer for results of a fixed-size type,
+    is what GLib itself serialises."""
+
+    def answer(self, values, item_type, result_type, func):
+        from gi.overrides import Amor as override
+        chunk = override._values_chunk_func(func, result_type)
+        return chunk(GLib.Variant('a' + item_type, values))
+
+    def assert_glib_form(self, answer, results, result_type):
+        self.assertEqual(answer.get_type_string(), '(a%sax)' % result_type)
+        got, durations = answer.unpack()
+        self.assertEqual(got, results)
+        self.assertEqual(len(durations), len(results))
+        self.assertTrue(all(d >= 0 for d in durations))
+        expected = GLib.Variant.new_tuple(GLib.Variant('a' + result_type, results),
+                                          GLib.Variant('ax', durations))
+        self.assertEqual(answer.get_data_as_bytes().get_data(),
+                         expected.get_data_as_bytes().get_data())
+        self.assertTrue(answer.is_normal_form())
+
+    def test_fixed_size_results(self):
+        # Sizes whose framing offset takes 1, 2 and 4 bytes, and results
+        # whose array ends off the 8-byte alignment of the durations.
+        for result_type, func in (('x', lambda v: v * v + 1), ('d', lambda v: v / 2),
+                                  ('i', lambda v: -v), ('y', lambda v: v % 256),
+                                  ('n', lambda v: v - 50)):
+            for n in (0, 1, 3, 15, 16, 17, 1000, 5000):
+                values = list(range(n))
+                self.assert_glib_form(self.answer(values, 't', result_type, func),
+                                      [func(v) for v in values], result_type)
+
+    def test_other_results(self):
+        self.assert_glib_form(self.answer([1, 2, 3], 't', 's', str), ['1', '2', '3'], 's')
+
+    def test_exception_keeps_the_results_before(self):
+        def func(v):
+            if v == 3:
+                raise ValueError('three')
+            return v
+        answer = self.answer(list(range(6)), 't', 'x', func)
+        self.assertEqual(answer.unpack()[0], [0, 1, 2])
+
+
 if __name__ == '__main__':
     amortap.main()

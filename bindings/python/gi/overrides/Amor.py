@@ -198,11 +198,34 @@ def _unpack_values(results):
     return results.unpack()
 
 
+def _pack_results_and_durations(results, code, durations, pair_type):
+    """The "(a?ax)" of a chunk's results (their array code @code) and its
+    durations, serialised here in one buffer: the two arrays' bytes, the
+    second aligned to 8, and the end of the first as the tuple's one framing
+    offset, of the size the whole needs. A call into GLib after pure-Python
+    work costs several microseconds; this makes two instead of seven."""
+    first = array.array(code, results)
+    second = durations
+    if sys.byteorder != 'little':
+        first.byteswap()
+        second.byteswap()
+    head = first.tobytes()
+    pad = -len(head) % 8
+    body = len(head) + pad + len(second) * 8
+    size = 1 if body + 1 <= 0xff else 2 if body + 2 <= 0xffff else 4 if body + 4 <= 0xffffffff else 8
+    data = b''.join((head, bytes(pad), second.tobytes(), len(head).to_bytes(size, 'little')))
+    return GLib.Variant.new_from_bytes(pair_type, GLib.Bytes.new(data), True)
+
+
 def _values_chunk_func(func, result_type):
     """An Amor.WorkerChunkFunc running func(value) -> value on every item:
     one call from C per chunk, the loop in Python, each item timed (the pool
     learns how their costs vary)."""
     clock = time.perf_counter_ns
+    code = _array_code(result_type)
+    pair_type = None
+    if code is not None and _array_code('x') == 'q':
+        pair_type = GLib.VariantType('(a%sax)' % result_type)
 
     def chunk(items, *ignored):
         results = []
@@ -217,6 +240,8 @@ def _values_chunk_func(func, result_type):
             # The results of the items before the failing one say which
             # it is; the traceback goes to standard error.
             traceback.print_exc()
+        if pair_type is not None:
+            return _pack_results_and_durations(results, code, durations, pair_type)
         return GLib.Variant.new_tuple(_pack_values(results, result_type),
                                       _pack_values(durations, 'x'))
     return chunk
