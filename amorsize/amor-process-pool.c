@@ -81,7 +81,11 @@
  * left (n workers), so that the workers finish together even when a few
  * items cost far more than the samples showed; the plan's imbalance
  * estimate counts that tail (about an item's spread, and a round trip per
- * halving) rather than a part-filled last round of whole chunks.
+ * halving) rather than a part-filled last round of whole chunks. A chunk
+ * whose items turn out to cost more than the samples said shrinks to last
+ * about what the plan meant (down to a quarter of its size): the items
+ * timed so far tell what the next ones cost, from their mean or, where the
+ * cost follows the place in the input, from the items around them.
  *
  * A serial plan runs every item in the first worker — the work callback
  * lives in the worker program, not in the calling process — in chunks of
@@ -112,8 +116,9 @@
  * the messages of the others (chunks of half the plan's size, so that a
  * worker, holding its next chunk, never waits for it). Near the end it
  * takes the last items in small chunks, and a worker is sent no more
- * ahead than about a quarter of what is left, so that the two finish
- * together. When the first two items already show that the map is worth
+ * ahead than about a quarter of the time left beyond what it holds, so
+ * that the two finish together; both are counted in time, with the same
+ * estimate of what the items cost. When the first two items already show that the map is worth
  * splitting (asked only of a map whose work outlasts the start of a forked
  * worker, 3 ms or the measured start, four times over), the workers start
  * at once and take a share of each later round of samples, as do the workers
