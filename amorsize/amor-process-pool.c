@@ -118,13 +118,14 @@
  * takes the last items in small chunks, and a worker is sent no more
  * ahead than about a quarter of the time left beyond what it holds, so
  * that the two finish together; both are counted in time, with the same
- * estimate of what the items cost. When the first two items already show that the map is worth
- * splitting (asked only of a map whose work outlasts the start of a forked
- * worker, 3 ms or the measured start, four times over), the workers start
- * at once and take a share of each later round of samples, as do the workers
- * kept from an earlier map — queued behind what they still run of the
- * last round, so that no one waits for the others between two rounds;
- * the plan does not wait for their last share.
+ * estimate of what the items cost. When the first two items already show
+ * that the map is worth splitting (asked only of a map whose work
+ * outlasts the start of a forked worker, 3 ms or the measured start, four
+ * times over), the workers start at once and take a share of each later
+ * round of samples, as do the workers kept from an earlier map — queued
+ * behind what they still run of the last round, so that no one waits for
+ * the others between two rounds; the plan does not wait for their last
+ * share.
  *
  * ## Starting workers
  *
