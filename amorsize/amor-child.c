@@ -88,8 +88,9 @@ amor_child_force_exit (AmorChild *child)
  * traces the process it checks as it exits) is reaped by its tracer first,
  * and only then by its parent. GSubprocess then takes it for reaped, with
  * a status of 0, and the zombie stays. TRUE if the subprocess @child is
- * still a child of this process, not reaped. (Its pid cannot have been
- * given to another child meanwhile: a zombie keeps its pid.) */
+ * still a child of this process, not reaped. (A zombie keeps its pid; a pid
+ * GSubprocess did reap could name another child of this process only if
+ * the pids wrapped around between its reaping and this check.) */
 static gboolean
 child_is_unreaped (AmorChild *child)
 {
