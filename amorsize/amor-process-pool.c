@@ -2900,7 +2900,8 @@ run_here (Run *run)
   run->sampling_start_ns = amor_clock_now_ns ();
   while ((count = run_sample_count (run)) > 0)
     {
-      g_autofree guint64 *indices = NULL;
+      Chunk *mine;
+      gboolean ok;
 
       /* Once the first items show that the map is worth splitting (a
        * question asked only when its work outlasts starting a worker a
@@ -2947,11 +2948,10 @@ run_here (Run *run)
           w++;
         }
 
-      indices = g_new (guint64, count);
-      for (guint64 i = 0; i < count; i++)
-        indices[i] = run_next_sample_index (run);
-      qsort (indices, count, sizeof (guint64), compare_guint64);
-      if (!run_local (run, indices, count, TRUE, &error))
+      mine = run_sample_chunk (run, count);
+      ok = run_local (run, mine->indices, mine->n, TRUE, &error);
+      chunk_free (mine);
+      if (!ok)
         {
           run_fail (run, g_steal_pointer (&error));
           return;
