@@ -1706,6 +1706,23 @@ run_chunk_items (Run *run)
   return MAX ((guint64) (items + 0.5), 1);
 }
 
+/* Moves run->next past the sampled items at its front (done already), and
+ * returns how many items are left to hand out from there. */
+static guint64
+run_skip_sampled (Run *run)
+{
+  while (run->skip_pos < run->sampled->len &&
+         g_array_index (run->sampled, guint64, run->skip_pos) <= run->next)
+    {
+      if (g_array_index (run->sampled, guint64, run->skip_pos) == run->next)
+        run->next++;
+      run->skip_pos++;
+    }
+  if (run->next >= run->n_items)
+    return 0;
+  return run->n_items - run->next - (run->sampled->len - run->skip_pos);
+}
+
 /* The next chunk of unsampled items, at most @max of them, or NULL when
  * all are handed out. */
 static Chunk *
@@ -1716,14 +1733,7 @@ run_take_chunk (Run     *run,
   guint64 size, remaining;
   gsize count = 0;
 
-  /* Skip sampled indices at the front. */
-  while (run->skip_pos < run->sampled->len &&
-         g_array_index (run->sampled, guint64, run->skip_pos) <= run->next)
-    {
-      if (g_array_index (run->sampled, guint64, run->skip_pos) == run->next)
-        run->next++;
-      run->skip_pos++;
-    }
+  run_skip_sampled (run);
 
   if (run->next >= run->n_items)
     return NULL;
@@ -1798,13 +1808,7 @@ run_chunks_left (Run *run)
 {
   guint64 left = run->retry.length;
 
-  while (run->skip_pos < run->sampled->len &&
-         g_array_index (run->sampled, guint64, run->skip_pos) <= run->next)
-    {
-      if (g_array_index (run->sampled, guint64, run->skip_pos) == run->next)
-        run->next++;
-      run->skip_pos++;
-    }
+  run_skip_sampled (run);
   if (run->next < run->n_items)
     left += (run->n_items - run->next + run->chunk_size - 1) / run->chunk_size;
   return left;
@@ -1841,14 +1845,11 @@ static guint64
 run_tail_share (Run    *run,
                 Worker *worker)
 {
-  guint64 unassigned, front_end;
+  guint64 unassigned = run_skip_sampled (run), front_end;
   double held = 0.0, left, rate;
-  guint position;
 
-  if (run->next >= run->n_items)
+  if (unassigned == 0)
     return 0;
-  sampled_find (run->sampled, run->next, &position);
-  unassigned = run->n_items - run->next - (run->sampled->len - position);
 
   for (GList *l = worker->inflight.head; l != NULL; l = l->next)
     {
