@@ -28,6 +28,8 @@ struct _AmorProfile
   guint64 *count;    /* items timed, by bucket */
   double   total;
   guint64  n_known;
+  double   trend;    /* amor_profile_get_trend(), while trend_valid */
+  gboolean trend_valid;
 };
 
 /* A profile of a map of @n_items items, none timed yet. */
@@ -80,6 +82,7 @@ amor_profile_add (AmorProfile *profile,
   profile->count[bucket]++;
   profile->total += seconds;
   profile->n_known++;
+  profile->trend_valid = FALSE;
 }
 
 /* The mean duration of the items timed, or 0 before any. */
@@ -91,18 +94,13 @@ amor_profile_get_mean (AmorProfile *profile)
   return profile->n_known > 0 ? profile->total / (double) profile->n_known : 0.0;
 }
 
-/* How much the cost follows the place in the input: the correlation of
- * the mean durations of neighbouring buckets, both timed (0 with too few
- * of them, or none to speak of). Near 1 for a cost that grows, falls or
- * steps along the input; near 0 for items alike, or unlike at random. */
-double
-amor_profile_get_trend (AmorProfile *profile)
+/* amor_profile_get_trend(), computed afresh. */
+static double
+profile_compute_trend (AmorProfile *profile)
 {
   double sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0;
   double cov, vx, vy;
   guint pairs = 0;
-
-  g_return_val_if_fail (profile != NULL, 0.0);
 
   for (guint b = 0; b + 1 < profile->n_buckets; b++)
     {
@@ -128,6 +126,23 @@ amor_profile_get_trend (AmorProfile *profile)
   if (vx <= 0.0 || vy <= 0.0)
     return 0.0;
   return cov / sqrt (vx * vy);
+}
+
+/* How much the cost follows the place in the input: the correlation of
+ * the mean durations of neighbouring buckets, both timed (0 with too few
+ * of them, or none to speak of). Near 1 for a cost that grows, falls or
+ * steps along the input; near 0 for items alike, or unlike at random. */
+double
+amor_profile_get_trend (AmorProfile *profile)
+{
+  g_return_val_if_fail (profile != NULL, 0.0);
+
+  if (!profile->trend_valid)
+    {
+      profile->trend = profile_compute_trend (profile);
+      profile->trend_valid = TRUE;
+    }
+  return profile->trend;
 }
 
 /* The first item of bucket @bucket (n_items for the one past the last). */
