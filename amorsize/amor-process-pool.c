@@ -60,11 +60,11 @@
  * durations vary a lot, in rounds shared by the workers already running,
  * and within 2 % of the map's estimated time on the CPUs it may use (or
  * the sampler's time budget) — but the sample size is always reached when
- * what is left of it takes less than 100 µs. Their results are kept, so every item is
- * processed exactly once. When no worker runs yet, the first worker
- * samples alone; once the first two items show that the map is worth
- * splitting, the other workers start while sampling goes on. The pool
- * measures what processes cost: the time to start a worker up to its
+ * what is left of it takes less than 100 µs. Their results are kept, so
+ * every item is processed exactly once. When no worker runs yet, the
+ * first worker samples alone; once the first two items show that the map
+ * is worth splitting, the other workers start while sampling goes on. The
+ * pool measures what processes cost: the time to start a worker up to its
  * first message ([property@Amor.ProcessPool:spawn-cost]), the round trip
  * of a chunk beyond the work itself
  * ([property@Amor.ProcessPool:dispatch-cost]) and the time to serialise
