@@ -167,16 +167,21 @@ def _array_code(type_string):
     return None
 
 
+def _array_bytes(values, code):
+    """@values as the little-endian bytes of a typed array of @code."""
+    packed = array.array(code, values)
+    if sys.byteorder != 'little':
+        packed.byteswap()
+    return packed.tobytes()
+
+
 def _pack_values(values, item_type):
     """@values as a GLib.Variant array of @item_type (a type string), built
     from their bytes when the type allows it."""
     code = _array_code(item_type)
     if code is not None:
-        packed = array.array(code, values)
-        if sys.byteorder != 'little':
-            packed.byteswap()
         return GLib.Variant.new_from_bytes(GLib.VariantType('a' + item_type),
-                                           GLib.Bytes.new(packed.tobytes()), True)
+                                           GLib.Bytes.new(_array_bytes(values, code)), True)
     if item_type == 's':
         return GLib.Variant.new_strv(list(values))
     return GLib.Variant('a' + item_type, list(values))
@@ -204,16 +209,12 @@ def _pack_results_and_durations(results, code, durations, pair_type):
     second aligned to 8, and the end of the first as the tuple's one framing
     offset, of the size the whole needs. A call into GLib after pure-Python
     work costs several microseconds; this makes two instead of seven."""
-    first = array.array(code, results)
-    second = durations
-    if sys.byteorder != 'little':
-        first.byteswap()
-        second.byteswap()
-    head = first.tobytes()
+    head = _array_bytes(results, code)
+    tail = _array_bytes(durations, 'q')
     pad = -len(head) % 8
-    body = len(head) + pad + len(second) * 8
+    body = len(head) + pad + len(tail)
     size = 1 if body + 1 <= 0xff else 2 if body + 2 <= 0xffff else 4 if body + 4 <= 0xffffffff else 8
-    data = b''.join((head, bytes(pad), second.tobytes(), len(head).to_bytes(size, 'little')))
+    data = b''.join((head, bytes(pad), tail, len(head).to_bytes(size, 'little')))
     return GLib.Variant.new_from_bytes(pair_type, GLib.Bytes.new(data), True)
 
 
