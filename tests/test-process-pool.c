@@ -917,14 +917,16 @@ child_waited_cb (GObject      *source,
 /* A worker that another process traces when it is killed (a debugger, or
  * a sanitizer's leak checker inside the worker, which traces it as it
  * exits) can be reaped only once the tracer lets go. Its wait ends then,
- * with the real status, and no zombie is left. */
+ * with the real status, and no zombie is left: the asynchronous wait of a
+ * map (@data NULL), and amor_child_kill_sync() of a pool's disposal
+ * (@data "sync"). */
 static void
-test_child_traced (void)
+test_child_traced (gconstpointer data)
 {
   const char *argv[] = { "sleep", "100", NULL };
+  gboolean sync = data != NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(AmorChild) child = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
   g_autofree char *status = NULL;
   GSubprocess *process;
   int ready[2];
@@ -961,11 +963,18 @@ test_child_traced (void)
       return;
     }
 
-  amor_child_force_exit (child);
-  amor_child_wait_async (child, child_waited_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  amor_child_wait_finish (child, result);
+  if (sync)
+    amor_child_kill_sync (child);
+  else
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+
+      amor_child_force_exit (child);
+      amor_child_wait_async (child, child_waited_cb, &result);
+      while (result == NULL)
+        g_main_context_iteration (NULL, TRUE);
+      amor_child_wait_finish (child, result);
+    }
 
   status = amor_child_describe_exit (child);
   g_assert_cmpstr (status, ==, "killed by signal 9 (Killed)");
@@ -1835,7 +1844,8 @@ main (int   argc,
   g_test_add ("/process-pool/crash/sampling", Fixture, NULL, fixture_setup, test_crash_while_sampling, fixture_teardown);
   g_test_add_func ("/process-pool/output/oversized", test_oversized_output);
   g_test_add_func ("/process-pool/output/malformed", test_malformed_output);
-  g_test_add_func ("/process-pool/child/traced", test_child_traced);
+  g_test_add_data_func ("/process-pool/child/traced", NULL, test_child_traced);
+  g_test_add_data_func ("/process-pool/child/traced-sync", "sync", test_child_traced);
   g_test_add_func ("/process-pool/input/too-large", test_too_large_items);
   g_test_add_func ("/process-pool/argv/missing", test_bad_argv);
   g_test_add_func ("/process-pool/argv/exit-before-hello", test_exit_before_hello);
