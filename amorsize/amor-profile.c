@@ -14,7 +14,8 @@
  * neighbours of a range to be trusted over the mean of all items. */
 #define PROFILE_MIN_TREND 0.5
 
-/* ... over at least this many pairs of neighbouring buckets timed. */
+/* ... over at least this many pairs of neighbouring buckets timed (two
+ * timed buckets are neighbours when none between them is). */
 #define PROFILE_MIN_PAIRS 8
 
 /* An estimate of a range takes at least this many timed items. */
@@ -29,6 +30,7 @@ struct _AmorProfile
   double   total;
   guint64  n_known;
   double   trend;    /* amor_profile_get_trend(), while trend_valid */
+  guint    pairs;    /* the neighbouring timed buckets it was taken over */
   gboolean trend_valid;
 };
 
@@ -94,32 +96,64 @@ amor_profile_get_mean (AmorProfile *profile)
   return profile->n_known > 0 ? profile->total / (double) profile->n_known : 0.0;
 }
 
-/* amor_profile_get_trend(), computed afresh. */
-static double
-profile_compute_trend (AmorProfile *profile)
+static int
+profile_compare_means (gconstpointer a,
+                       gconstpointer b,
+                       gpointer      user_data)
 {
+  const double *means = user_data;
+  double x = means[*(const guint *) a], y = means[*(const guint *) b];
+
+  return x < y ? -1 : x > y;
+}
+
+/* amor_profile_get_trend(), computed afresh; @pairs_out: how many pairs
+ * of neighbouring timed buckets it is taken over. The correlation is that
+ * of the buckets' ranks (ties share theirs), not of their means: one item
+ * that took far longer than its neighbours (the machine was busy, a page
+ * was faulted in) weighs as one rank, where among a few samples its
+ * duration alone would hide the trend. */
+static double
+profile_compute_trend (AmorProfile *profile,
+                       guint       *pairs_out)
+{
+  g_autofree double *means = g_new (double, profile->n_buckets);
+  g_autofree double *ranks = g_new (double, profile->n_buckets);
+  g_autofree guint *order = g_new (guint, profile->n_buckets);
   double sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0;
   double cov, vx, vy;
-  guint pairs = 0;
+  guint n = 0, pairs;
 
-  for (guint b = 0; b + 1 < profile->n_buckets; b++)
+  for (guint b = 0; b < profile->n_buckets; b++)
+    if (profile->count[b] > 0)
+      {
+        order[n] = n;
+        means[n++] = profile->sum[b] / (double) profile->count[b];
+      }
+  pairs = n > 0 ? n - 1 : 0;
+  *pairs_out = pairs;
+  if (pairs < PROFILE_MIN_PAIRS)
+    return 0.0;
+
+  g_qsort_with_data (order, (gint) n, sizeof (guint), profile_compare_means, means);
+  for (guint i = 0, j; i < n; i = j + 1)
     {
-      double x, y;
+      for (j = i; j + 1 < n && means[order[j + 1]] == means[order[i]]; j++)
+        ;
+      for (guint k = i; k <= j; k++)
+        ranks[order[k]] = (double) (i + j) / 2.0;
+    }
 
-      if (profile->count[b] == 0 || profile->count[b + 1] == 0)
-        continue;
-      x = profile->sum[b] / (double) profile->count[b];
-      y = profile->sum[b + 1] / (double) profile->count[b + 1];
+  for (guint k = 0; k < pairs; k++)
+    {
+      double x = ranks[k], y = ranks[k + 1];
+
       sx += x;
       sy += y;
       sxx += x * x;
       syy += y * y;
       sxy += x * y;
-      pairs++;
     }
-  if (pairs < PROFILE_MIN_PAIRS)
-    return 0.0;
-
   cov = sxy - sx * sy / pairs;
   vx = sxx - sx * sx / pairs;
   vy = syy - sy * sy / pairs;
@@ -128,10 +162,12 @@ profile_compute_trend (AmorProfile *profile)
   return cov / sqrt (vx * vy);
 }
 
-/* How much the cost follows the place in the input: the correlation of
- * the mean durations of neighbouring buckets, both timed (0 with too few
- * of them, or none to speak of). Near 1 for a cost that grows, falls or
- * steps along the input; near 0 for items alike, or unlike at random. */
+/* How much the cost follows the place in the input: the rank correlation
+ * of the mean durations of neighbouring timed buckets, those between them
+ * untimed (0 with too few of them, or none to speak of). Near 1 for a cost
+ * that grows, falls or steps along the input; near 0 for items alike, or
+ * unlike at random. Skipping the untimed buckets, the samples of a map,
+ * spread over it, tell before its first chunks are back. */
 double
 amor_profile_get_trend (AmorProfile *profile)
 {
@@ -139,10 +175,22 @@ amor_profile_get_trend (AmorProfile *profile)
 
   if (!profile->trend_valid)
     {
-      profile->trend = profile_compute_trend (profile);
+      profile->trend = profile_compute_trend (profile, &profile->pairs);
       profile->trend_valid = TRUE;
     }
   return profile->trend;
+}
+
+/* Whether enough neighbouring buckets are timed for
+ * amor_profile_get_trend() to tell: before, it reads 0 whatever the cost
+ * does along the input, and amor_profile_estimate() gives the mean. */
+gboolean
+amor_profile_knows_trend (AmorProfile *profile)
+{
+  g_return_val_if_fail (profile != NULL, FALSE);
+
+  amor_profile_get_trend (profile);
+  return profile->pairs >= PROFILE_MIN_PAIRS;
 }
 
 /* The first item of bucket @bucket (n_items for the one past the last). */

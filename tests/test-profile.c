@@ -38,6 +38,7 @@ test_profile_empty (void)
 
   g_assert_cmpfloat (amor_profile_get_mean (profile), ==, 0.0);
   g_assert_cmpfloat (amor_profile_get_trend (profile), ==, 0.0);
+  g_assert_false (amor_profile_knows_trend (profile));
   g_assert_cmpfloat (amor_profile_estimate (profile, 0, N), ==, 0.0);
 
   /* A negative or NaN duration counts as none. */
@@ -106,6 +107,55 @@ test_profile_random (void)
   g_assert_cmpfloat (amor_profile_estimate (profile, 0, 10), ==, mean);
 }
 
+/* Only the samples of a map, spread over it as a pool takes them (every
+ * 64th item, 16 in all), before any chunk is back: the untimed buckets
+ * between them do not hide that the cost falls, and the front is
+ * estimated from the samples there. Random costs sampled the same way
+ * show no trend. Eight samples are too few to tell. */
+static void
+test_profile_samples (void)
+{
+  g_autoptr(AmorProfile) falling = amor_profile_new (N);
+  g_autoptr(AmorProfile) random = amor_profile_new (N);
+  g_autoptr(AmorProfile) few = amor_profile_new (N);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20240611);
+  double front;
+
+  for (guint64 i = 32; i < N; i += 64)
+    {
+      amor_profile_add (falling, i, linear_down (i));
+      amor_profile_add (random, i, -MS * log (1.0 - g_rand_double (rand)));
+    }
+  for (guint64 i = 32; i < N; i += 125)
+    amor_profile_add (few, i, linear_down (i));
+
+  g_assert_false (amor_profile_knows_trend (few));
+  g_assert_cmpfloat (amor_profile_get_trend (few), ==, 0.0);
+  g_assert_true (amor_profile_knows_trend (falling));
+  g_assert_cmpfloat (amor_profile_get_trend (falling), >, 0.95);
+  front = amor_profile_estimate (falling, 0, 250);
+  g_assert_cmpfloat (fabs (front - linear_down_mean (0, 250)), <, 0.1 * linear_down_mean (0, 250));
+  g_assert_cmpfloat (front, >, 1.5 * amor_profile_get_mean (falling));
+
+  g_assert_true (amor_profile_knows_trend (random));
+  g_assert_cmpfloat (amor_profile_get_trend (random), <, 0.5);
+  g_assert_cmpfloat (amor_profile_estimate (random, 0, 250), ==, amor_profile_get_mean (random));
+}
+
+/* Among a few samples, one that took far longer than its neighbours (the
+ * machine was busy a moment) does not hide a trend. */
+static void
+test_profile_outlier (void)
+{
+  g_autoptr(AmorProfile) profile = amor_profile_new (N);
+
+  for (guint64 i = 32; i < N; i += 64)
+    amor_profile_add (profile, i, i == 416 ? 5 * MS : linear_down (i));
+
+  g_assert_cmpfloat (amor_profile_get_trend (profile), >, 0.8);
+  g_assert_cmpfloat (amor_profile_estimate (profile, 0, 250), >, amor_profile_get_mean (profile));
+}
+
 /* All alike: nothing varies, no trend. */
 static void
 test_profile_constant (void)
@@ -145,6 +195,8 @@ main (int   argc,
   g_test_add_func ("/profile/falling", test_profile_falling);
   g_test_add_func ("/profile/step", test_profile_step);
   g_test_add_func ("/profile/random", test_profile_random);
+  g_test_add_func ("/profile/samples", test_profile_samples);
+  g_test_add_func ("/profile/outlier", test_profile_outlier);
   g_test_add_func ("/profile/constant", test_profile_constant);
   g_test_add_func ("/profile/small", test_profile_small);
 
