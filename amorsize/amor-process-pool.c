@@ -85,7 +85,12 @@
  * whose items turn out to cost more than the samples said shrinks to last
  * about what the plan meant (down to a quarter of its size): the items
  * timed so far tell what the next ones cost, from their mean or, where the
- * cost follows the place in the input, from the items around them.
+ * cost follows the place in the input, from the items around them. In a
+ * plan the pool makes itself, the first chunks are larger than the plan's
+ * — a 2n-th of the work left, counted with the same estimates — once the
+ * items timed can tell whether the cost follows the place in the input:
+ * fewer chunks cost fewer round trips, and each leaves the others as much
+ * to even out.
  *
  * A serial plan runs every item in the first worker — the work callback
  * lives in the worker program, not in the calling process — in chunks of
@@ -113,8 +118,9 @@
  *
  * Otherwise the calling thread is one of the plan's workers: one worker
  * process fewer starts, and that thread runs chunks of its own between
- * the messages of the others (chunks of half the plan's size, so that a
- * worker, holding its next chunk, never waits for it). Near the end it
+ * the messages of the others: chunks of half a worker's, and never longer
+ * than what the worker that will be done first still holds, so that a
+ * worker never waits for it to read an answer. Near the end it
  * takes the last items in small chunks, and a worker is sent no more
  * ahead than about a quarter of the time left beyond what it holds, so
  * that the two finish together; both are counted in time, with the same
@@ -292,6 +298,7 @@ typedef struct
   GVariant *message;      /* until written */
   gint64    start_ns;     /* before encoding */
   gint64    encode_ns;
+  gint64    busy_ns;      /* the worker's time on it, once answered */
 } Chunk;
 
 typedef struct
@@ -306,6 +313,7 @@ typedef struct
   gint64        spawned_ns;
   GSource      *hello_timeout;
   GQueue        inflight;     /* Chunk: sent, not answered; oldest first */
+  gint64        front_start_ns; /* when it began the oldest, about */
   gboolean      reading;      /* a read is pending */
   gboolean      writing;      /* a write is pending */
   gboolean      said_hello;
@@ -371,6 +379,7 @@ struct _Run
   guint            n_workers;
   guint64          chunk_size;
   double           plan_item_cost; /* the profile's mean when planned */
+  gboolean         opening;      /* the pool's own plan (run_opening_items()) */
   AmorSchedule     schedule;
   guint64          next;         /* the next index to hand out */
   gsize            skip_pos;     /* the first sampled index >= next */
@@ -806,6 +815,7 @@ run_take_results (Run       *run,
   gboolean boxed;
 
   g_variant_get (message, "(uv@axx)", &chunk_id, &results, &durations, &overhead_ns);
+  chunk->busy_ns = MAX (overhead_ns, 0);
   ns = g_variant_get_fixed_array (durations, &n_ns, sizeof (gint64));
   if (!g_variant_is_of_type (results, G_VARIANT_TYPE_ARRAY))
     {
@@ -845,6 +855,7 @@ run_take_results (Run       *run,
           run_fail (run, type_error);
         }
       compute_ns += MAX (ns[i], 0);
+      chunk->busy_ns += MAX (ns[i], 0);
       amor_profile_add (run->profile, index, (double) MAX (ns[i], 0) / 1e9);
     }
   run->n_done += chunk->n;
@@ -887,6 +898,22 @@ run_take_results (Run       *run,
     }
 
   return TRUE;
+}
+
+/* The worker answered the chunk at the front of its queue, on which it
+ * spent @busy_ns: the next one began then, or once written if later. The
+ * answer is read only when the calling thread is free (run_help_cb()),
+ * maybe long after: the worker's time tells when it really began. */
+static void
+worker_front_done (Worker *worker,
+                   gint64  busy_ns)
+{
+  Chunk *next;
+
+  if (worker->inflight.length < 2)
+    return;
+  next = g_queue_peek_nth (&worker->inflight, 1);
+  worker->front_start_ns = MAX (worker->front_start_ns + busy_ns, next->start_ns);
 }
 
 static void
@@ -942,6 +969,7 @@ worker_answer_cb (GObject      *source,
     {
       g_debug ("process pool: worker %u answered chunk %u (%" G_GSIZE_FORMAT " items from %"
                G_GUINT64_FORMAT ")", worker->id, chunk->id, chunk->n, chunk->indices[0]);
+      worker_front_done (worker, chunk->busy_ns);
       chunk_free (g_queue_pop_head (&worker->inflight));
       goto next;
     }
@@ -1114,6 +1142,8 @@ run_send (Run    *run,
            "%s) to worker %u", chunk->id, chunk->n, chunk->indices[0],
            chunk->sample ? ", sampled" : "", worker->id);
   worker->state = WORKER_BUSY;
+  if (g_queue_is_empty (&worker->inflight))
+    worker->front_start_ns = chunk->start_ns;
   g_queue_push_tail (&worker->inflight, chunk);
   worker_pump (worker);
   return TRUE;
@@ -1672,9 +1702,11 @@ run_start_plan (Run *run)
     }
 
   g_debug ("process pool: %" G_GUINT64_FORMAT " items (%u sampled) on %u workers, "
-           "%s chunks of %" G_GUINT64_FORMAT,
+           "%s chunks of %" G_GUINT64_FORMAT " (trend %.2f%s)",
            n, run->sampled->len, run->n_workers,
-           run->schedule == AMOR_SCHEDULE_GUIDED ? "guided" : "fixed", run->chunk_size);
+           run->schedule == AMOR_SCHEDULE_GUIDED ? "guided" : "fixed", run->chunk_size,
+           amor_profile_get_trend (run->profile),
+           amor_profile_knows_trend (run->profile) ? "" : ", too few items timed to tell");
 }
 
 /* How far a plan's chunk may shrink (run_chunk_items()). */
@@ -1723,6 +1755,36 @@ run_skip_sampled (Run *run)
   return run->n_items - run->next - (run->sampled->len - run->skip_pos);
 }
 
+/* How large the first chunks of the pool's own plans are, in items, for
+ * @unassigned items left to hand out (0 where the plan's size holds): a
+ * 2n-th of the work left, for n workers, at the cost the profile gives the
+ * next items, and at most a 2n-th of those left. While many items are left
+ * a few large chunks do as well as many of the plan's size, and save their
+ * round trips and calls into the work function — a few hundred
+ * microseconds each where the work is in Python or JavaScript. Counted in
+ * time, where the cost follows the place in the input (the samples, spread
+ * over the map, tell), the first chunks hold fewer of the dear items. A
+ * plan given to the pool runs as given. */
+static guint64
+run_opening_items (Run     *run,
+                   guint64  unassigned)
+{
+  guint64 parts = 2 * (guint64) run->n_workers;
+  guint64 items = unassigned / parts + (unassigned % parts != 0);
+  double left, front;
+
+  /* Until the profile can tell whether the cost follows the place in the
+   * input, a large chunk might be the dearest part of it. */
+  if (!run->opening || run->n_workers < 2 || items == 0 ||
+      !amor_profile_knows_trend (run->profile))
+    return 0;
+  left = (double) unassigned * amor_profile_estimate (run->profile, run->next, run->n_items);
+  front = amor_profile_estimate (run->profile, run->next, MIN (run->next + items, run->n_items));
+  if (left <= 0.0 || front <= 0.0)
+    return 0;
+  return MIN (items, (guint64) (left / (double) parts / front));
+}
+
 /* The next chunk of unsampled items, at most @max of them, or NULL when
  * all are handed out. */
 static Chunk *
@@ -1730,10 +1792,10 @@ run_take_chunk (Run     *run,
                 guint64  max)
 {
   Chunk *chunk;
-  guint64 size, remaining;
+  guint64 size, remaining, unassigned;
   gsize count = 0;
 
-  run_skip_sampled (run);
+  unassigned = run_skip_sampled (run);
 
   if (run->next >= run->n_items)
     return NULL;
@@ -1758,6 +1820,8 @@ run_take_chunk (Run     *run,
            * workload seldom shows its tail in five samples). A chunk costs
            * a round trip: few are added, about n per halving. */
           size = MIN (size, share);
+          /* ... but the first chunks are larger. */
+          size = MAX (size, run_opening_items (run, unassigned));
         }
     }
   size = MIN (MIN (size, remaining), MAX (max, 1));
@@ -1833,6 +1897,53 @@ run_chunk_cost (Run   *run,
 {
   return (double) chunk->n *
          run_item_cost (run, chunk->indices[0], chunk->indices[chunk->n - 1] + 1);
+}
+
+/* About how long the worker that will be done first is still busy with
+ * the chunks it holds, in seconds, or -1 when none holds any: the calling
+ * thread reads answers and sends chunks only between its own chunks, and
+ * one that outlasts what a worker holds leaves that worker waiting. */
+static double
+run_held_time (Run *run)
+{
+  gint64 now = amor_clock_now_ns ();
+  double least = -1.0;
+
+  for (guint i = 0; i < run->workers->len; i++)
+    {
+      Worker *worker = g_ptr_array_index (run->workers, i);
+      double held = 0.0;
+
+      if (!worker_is_ready (worker) || g_queue_is_empty (&worker->inflight))
+        continue;
+      for (GList *l = worker->inflight.head; l != NULL; l = l->next)
+        held += run_chunk_cost (run, l->data);
+      /* Its first chunk is partly done. */
+      held -= MIN ((double) (now - worker->front_start_ns) / 1e9,
+                   run_chunk_cost (run, g_queue_peek_head (&worker->inflight)));
+      if (least < 0.0 || held < least)
+        least = held;
+    }
+  return least;
+}
+
+/* @size, or fewer items, so that the calling thread's next chunk lasts no
+ * longer than what the workers hold (run_held_time()). Its items are
+ * counted at the plan's mean at least: where the profile knows little yet,
+ * they may cost what the samples said. */
+static guint64
+run_within_held (Run     *run,
+                 guint64  size)
+{
+  double held = run_held_time (run), rate;
+
+  if (held < 0.0 || run_skip_sampled (run) == 0)
+    return size;
+  rate = MAX (amor_profile_estimate (run->profile, run->next, MIN (run->next + size, run->n_items)),
+              run->plan_item_cost);
+  if (rate > 0.0 && held < (double) size * rate)
+    size = MAX ((guint64) (held / rate), 1);
+  return size;
 }
 
 /* How many items a worker may be sent ahead while the calling thread works
@@ -2764,12 +2875,14 @@ run_help_cb (gpointer user_data)
 {
   Run *run = user_data;
   g_autoptr(GError) error = NULL;
-  guint64 size = MAX (run_chunk_items (run) / 2, 1);
+  guint64 size;
   Chunk *chunk;
   gboolean ok;
 
   if (run->phase != PHASE_RUNNING || g_cancellable_is_cancelled (run->cancellable))
     return G_SOURCE_REMOVE;
+  size = MAX (run_chunk_items (run), run_opening_items (run, run_skip_sampled (run)));
+  size = MAX (size / 2, 1);
   if (run_count_workers (run, WORKER_SPAWNING) > 0)
     {
       double mean = amor_sampler_get_mean (run->sampler);
@@ -2777,7 +2890,7 @@ run_help_cb (gpointer user_data)
       if (mean > 0.0)
         size = MIN (size, (guint64) (LOCAL_SLICE_WHILE_SPAWNING / mean) + 1);
     }
-  chunk = run_take_chunk (run, size);
+  chunk = run_take_chunk (run, run_within_held (run, size));
   if (chunk == NULL)
     return G_SOURCE_REMOVE;
 
@@ -3173,6 +3286,7 @@ pool_map_start (AmorProcessPool     *self,
   run->dispatch = g_array_new (FALSE, FALSE, sizeof (double));
   run->sampler = amor_sampler_new ();
   run->profile = amor_profile_new (run->n_items);
+  run->opening = self->plan == NULL;
   amor_sampler_set_sample_size (run->sampler, self->sample_size);
   if (amor_sampler_get_max_sample_size (run->sampler) < self->sample_size)
     amor_sampler_set_max_sample_size (run->sampler, self->sample_size);

@@ -1288,6 +1288,11 @@ typedef struct
   GArray  *local_calls;       /* Call: fork_timed_chunk() in this process */
   pid_t    parent;
   int      log_fd;            /* "PID VALUE" lines, or -1 */
+  double (*cost) (guint64 index); /* if set: what each item reports, in s */
+  int      chunk_fd;          /* if > 0: "PID MIN MAX N" lines, a chunk each */
+  const char *release;        /* if set: a worker's chunk from item 0 waits */
+                              /* for this file, which this process creates */
+  guint64  release_at;        /* ... once it has run this item */
 } ForkSpawn;
 
 typedef struct
@@ -1504,6 +1509,17 @@ fork_timed_chunk (GVariant  *items,
 
   ForkSpawn *spawn = user_data;
   Call call = { G_MAXUINT64, 0, n };
+  gboolean here = getpid () == spawn->parent;
+
+  if (spawn->release != NULL && !here && n > 0)
+    {
+      guint64 first;
+
+      g_variant_get_child (items, 0, "t", &first);
+      /* Stalled until the calling process lets go (at most 10 s). */
+      for (guint i = 0; first == 0 && i < 10000 && !g_file_test (spawn->release, G_FILE_TEST_EXISTS); i++)
+        g_usleep (1000);
+    }
 
   for (gsize i = 0; i < n; i++)
     {
@@ -1513,6 +1529,14 @@ fork_timed_chunk (GVariant  *items,
       g_variant_get_child (items, i, "t", &index);
       call.min = MIN (call.min, index);
       call.max = MAX (call.max, index);
+      if (spawn->release != NULL && here && index == spawn->release_at)
+        g_assert_true (g_file_set_contents (spawn->release, "", 0, NULL));
+      if (spawn->cost != NULL)
+        {
+          g_usleep (spawn->item_us);
+          ns[i] = (gint64) (spawn->cost (index) * 1e9);
+          continue;
+        }
       if (spawn->dear_from > 0 && index >= spawn->dear_from)
         {
           g_usleep (spawn->dear_us);
@@ -1523,8 +1547,16 @@ fork_timed_chunk (GVariant  *items,
       ns[i] = spawn->reported_ns > 0 ? spawn->reported_ns
                                      : (g_get_monotonic_time () - t0) * 1000;
     }
-  if (spawn->local_calls != NULL && getpid () == spawn->parent)
+  if (spawn->local_calls != NULL && here)
     g_array_append_val (spawn->local_calls, call);
+  if (spawn->chunk_fd > 0 && n > 0)
+    {
+      g_autofree char *line = g_strdup_printf ("%d %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                                               " %" G_GSIZE_FORMAT "\n",
+                                               (int) getpid (), call.min, call.max, n);
+
+      g_assert_cmpint (write (spawn->chunk_fd, line, strlen (line)), ==, (gssize) strlen (line));
+    }
   results = g_variant_ref_sink (fork_square_chunk (items, user_data, error));
   return g_variant_new ("(@at@ax)", results,
                         g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, ns, n, sizeof (gint64)));
@@ -1638,10 +1670,12 @@ test_local_func_tiny (Fixture       *f,
 }
 
 /* Where the cost steps up along the input (0.5 ms, then 2 ms from the
- * middle on), the calling process's chunks in the dear half shrink to last
- * about what the plan meant: a plan's chunk of the items of the samples'
- * mean, halved, the calling process's share. Those of the cheap half keep
- * the plan's size. */
+ * middle on), the calling process's chunks are counted in time: in the
+ * cheap half, the first ones are larger than half the plan's chunk (the
+ * calling process's share of the first, larger chunks); in the dear half,
+ * none holds more than the larger of its share of a 2n-th of the work
+ * left where it starts (n workers) and its share of the plan's chunk
+ * shrunk to last what the plan meant. */
 static void
 test_local_func_dear_end (Fixture       *f,
                           gconstpointer  data)
@@ -1653,8 +1687,10 @@ test_local_func_dear_end (Fixture       *f,
   g_autoptr(GError) error = NULL;
   g_autoptr(GArray) calls = g_array_new (FALSE, FALSE, sizeof (Call));
   AmorResult *plan;
-  guint64 chunk, dear_chunk, tail;
-  gsize cheap_max = 0, dear_max = 0, n_dear = 0;
+  guint64 chunk;
+  guint64 dear_chunk;
+  gsize cheap_max = 0, n_dear = 0;
+  double dear = 2e-3, worst = 0.0;
 
   spawn.item_us = 500;
   spawn.reported_ns = 500000;
@@ -1675,10 +1711,8 @@ test_local_func_dear_end (Fixture       *f,
   chunk = amor_result_get_chunk_size (plan);
   g_assert_cmpuint (chunk, >=, 8);
   /* What the plan's chunk of items of the samples' mean holds of 2 ms
-   * items; the calling process takes half. */
-  dear_chunk = MAX ((guint64) ((double) chunk * amor_result_get_mean (plan) / 2e-3 + 0.5), 1);
-  /* The last chunks shrink anyway: past here, items left / 4 < chunk. */
-  tail = n - 4 * chunk;
+   * items. */
+  dear_chunk = MAX ((guint64) ((double) chunk * amor_result_get_mean (plan) / dear + 0.5), 1);
 
   for (guint i = 0; i < calls->len; i++)
     {
@@ -1689,18 +1723,206 @@ test_local_func_dear_end (Fixture       *f,
         continue;
       if (call->max < n / 2)
         cheap_max = MAX (cheap_max, call->n);
-      else if (call->min >= 3 * n / 4 && call->min < tail)
+      else if (call->min >= n / 2)
+        {
+          /* Against what it may hold (see below). */
+          worst = MAX (worst, (double) call->n /
+                              (double) (MAX (dear_chunk / 2, (n - call->min) / 8) + 1));
+          n_dear++;
+        }
+    }
+  g_test_message ("plan chunk %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " dear items): here, "
+                  "chunks of up to %" G_GSIZE_FORMAT " cheap items; %" G_GSIZE_FORMAT " chunks "
+                  "of dear ones, the largest %.2f of what it may hold",
+                  chunk, dear_chunk, cheap_max, n_dear, worst);
+  g_assert_cmpuint (cheap_max, >, chunk / 2);
+  g_assert_cmpuint (n_dear, >, 0);
+  /* Rounded up to a whole item. */
+  for (guint i = 0; i < calls->len; i++)
+    {
+      Call *call = &g_array_index (calls, Call, i);
+
+      if (call->min >= n / 2 && call->max - call->min < 2 * call->n)
+        g_assert_cmpuint (call->n, <=, MAX (dear_chunk / 2, (n - call->min) / 8) + 1);
+    }
+  close (spawn.log_fd);
+}
+
+#define OPENING_N 600
+
+/* 2 ms at the front, falling to 0 at the back. */
+static double
+falling_cost (guint64 index)
+{
+  return 2e-3 * (double) (OPENING_N - index) / OPENING_N;
+}
+
+/* 0.05 ms, then 2 ms from the middle on. */
+static double
+step_cost (guint64 index)
+{
+  return index < OPENING_N / 2 ? 0.05e-3 : 2e-3;
+}
+
+static double
+cost_sum (double  (*cost) (guint64),
+          guint64   first,
+          guint64   last)
+{
+  double sum = 0.0;
+
+  for (guint64 i = first; i <= last; i++)
+    sum += cost (i);
+  return sum;
+}
+
+/* Has the chunks of @spawn logged to a new file, whose path it returns. */
+static char *
+log_chunks (Fixture   *f,
+            ForkSpawn *spawn)
+{
+  char *path = g_build_filename (f->dir, "chunks", NULL);
+
+  spawn->chunk_fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+  g_assert_cmpint (spawn->chunk_fd, >, 0);
+  return path;
+}
+
+/* The chunks the workers ran, from ForkSpawn.chunk_fd's file: their
+ * chunks of neighbouring items (not those of samples, spread apart). */
+static GArray *
+read_worker_chunks (const char *path)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  GArray *chunks = g_array_new (FALSE, FALSE, sizeof (Call));
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++)
+    {
+      int pid;
+      Call call;
+
+      g_assert_cmpint (sscanf (lines[i], "%d %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                               " %" G_GSIZE_FORMAT, &pid, &call.min, &call.max, &call.n), ==, 4);
+      if (pid != getpid () && call.n >= 8 && call.max - call.min < 2 * call.n)
+        g_array_append_val (chunks, call);
+    }
+  return chunks;
+}
+
+/* The first chunks of a map are larger than the plan's, a 2n-th of the
+ * work left (n workers), counted in time: where the cost falls along the
+ * input, the first chunk, from the dear front, holds fewer items than a
+ * 2n-th of them, and lasts about a 2n-th of the whole. */
+static void
+test_local_func_opening (Fixture       *f,
+                         gconstpointer  data)
+{
+  const guint64 n = OPENING_N;
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) chunks = NULL;
+  g_autofree char *chunk_log = NULL;
+  Call *first = NULL;
+  double total = cost_sum (falling_cost, 0, n - 1), front;
+  guint64 chunk;
+
+  spawn.item_us = 20;
+  spawn.cost = falling_cost;
+  chunk_log = log_chunks (f, &spawn);
+  pool = make_timed_local_pool (&spawn, f->log);
+  amor_process_pool_set_target_chunk_duration (pool, 0.05);
+
+  results = map_sync (pool, items_range (n), &error);
+  g_assert_no_error (error);
+  assert_typed_results (results, n);
+  assert_log_exactly_once (f->log, n);
+  chunk = amor_result_get_chunk_size (amor_process_pool_get_result (pool));
+  g_assert_cmpuint (amor_result_get_n_workers (amor_process_pool_get_result (pool)), ==, 2);
+
+  chunks = read_worker_chunks (chunk_log);
+  for (guint i = 0; i < chunks->len; i++)
+    if (first == NULL || g_array_index (chunks, Call, i).min < first->min)
+      first = &g_array_index (chunks, Call, i);
+  g_assert_nonnull (first);
+  front = cost_sum (falling_cost, first->min, first->max);
+  g_test_message ("plan chunk %" G_GUINT64_FORMAT ": the first chunk holds %" G_GSIZE_FORMAT
+                  " items from %" G_GUINT64_FORMAT ", %.1f ms of %.1f", chunk, first->n,
+                  first->min, front * 1e3, total * 1e3);
+  g_assert_cmpuint (first->min, <, 10);
+  g_assert_cmpuint (first->n, >, chunk);
+  g_assert_cmpuint (first->n, <, n / 4 - 20);
+  g_assert_cmpfloat (front, <, 1.3 * total / 4);
+
+  close (spawn.chunk_fd);
+  close (spawn.log_fd);
+}
+
+/* The calling process's chunks never outlast what a worker holds: it
+ * reads the workers' answers only between them. Here the worker holds the
+ * cheap front of a map (0.05 ms an item) and stalls; the calling process
+ * runs the rest, the dear half (2 ms an item), in chunks of no more than
+ * those items' worth. */
+static void
+test_local_func_held (Fixture       *f,
+                      gconstpointer  data)
+{
+  const guint64 n = OPENING_N;
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) chunks = NULL;
+  g_autoptr(GArray) calls = g_array_new (FALSE, FALSE, sizeof (Call));
+  g_autofree char *chunk_log = NULL;
+  double held = 0.0;
+  gsize dear_max = 0, n_dear = 0;
+
+  spawn.item_us = 20;
+  spawn.cost = step_cost;
+  spawn.release = f->marker;
+  spawn.release_at = n - 1;
+  spawn.local_calls = calls;
+  spawn.parent = getpid ();
+  chunk_log = log_chunks (f, &spawn);
+  pool = make_timed_local_pool (&spawn, f->log);
+
+  results = map_sync (pool, items_range (n), &error);
+  g_assert_no_error (error);
+  assert_typed_results (results, n);
+  assert_log_exactly_once (f->log, n);
+
+  /* What the worker held, all of it cheap. */
+  chunks = read_worker_chunks (chunk_log);
+  g_assert_cmpuint (chunks->len, >, 0);
+  for (guint i = 0; i < chunks->len; i++)
+    {
+      Call *call = &g_array_index (chunks, Call, i);
+
+      g_assert_cmpuint (call->max, <, n / 2);
+      held += cost_sum (step_cost, call->min, call->max);
+    }
+
+  for (guint i = 0; i < calls->len; i++)
+    {
+      Call *call = &g_array_index (calls, Call, i);
+
+      if (call->min >= n / 2 && call->max - call->min < 2 * call->n)
         {
           dear_max = MAX (dear_max, call->n);
           n_dear++;
         }
     }
-  g_test_message ("plan chunk %" G_GUINT64_FORMAT ", mean %.3f ms: here, chunks of up to %"
-                  G_GSIZE_FORMAT " cheap items, and %" G_GSIZE_FORMAT " dear ones (%" G_GSIZE_FORMAT
-                  " chunks)", chunk, amor_result_get_mean (plan) * 1e3, cheap_max, dear_max, n_dear);
-  g_assert_cmpuint (cheap_max, ==, chunk / 2);
+  g_test_message ("the worker held %.1f ms; the calling process ran the dear items in %"
+                  G_GSIZE_FORMAT " chunks of up to %" G_GSIZE_FORMAT, held * 1e3, n_dear, dear_max);
   g_assert_cmpuint (n_dear, >, 0);
-  g_assert_cmpuint (dear_max, <=, MAX (dear_chunk / 2, 1));
+  g_assert_cmpuint (dear_max, <=, (gsize) (held / step_cost (n - 1)) + 1);
+
+  close (spawn.chunk_fd);
   close (spawn.log_fd);
 }
 
@@ -1864,6 +2086,8 @@ main (int   argc,
   g_test_add ("/process-pool/local-func/cancel", Fixture, NULL, fixture_setup, test_local_func_cancel, fixture_teardown);
   g_test_add ("/process-pool/local-func/tiny", Fixture, NULL, fixture_setup, test_local_func_tiny, fixture_teardown);
   g_test_add ("/process-pool/local-func/dear-end", Fixture, NULL, fixture_setup, test_local_func_dear_end, fixture_teardown);
+  g_test_add ("/process-pool/local-func/opening", Fixture, NULL, fixture_setup, test_local_func_opening, fixture_teardown);
+  g_test_add ("/process-pool/local-func/held", Fixture, NULL, fixture_setup, test_local_func_held, fixture_teardown);
 
   return g_test_run ();
 }
