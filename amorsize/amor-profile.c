@@ -107,46 +107,19 @@ profile_compare_means (gconstpointer a,
   return x < y ? -1 : x > y;
 }
 
-/* amor_profile_get_trend(), computed afresh; @pairs_out: how many pairs
- * of neighbouring timed buckets it is taken over. The correlation is that
- * of the buckets' ranks (ties share theirs), not of their means: one item
- * that took far longer than its neighbours (the machine was busy, a page
- * was faulted in) weighs as one rank, where among a few samples its
- * duration alone would hide the trend. */
+/* The correlation of @v[k] and @v[k + 1] over the @n values, or 0 when
+ * either side does not vary. */
 static double
-profile_compute_trend (AmorProfile *profile,
-                       guint       *pairs_out)
+lag_correlation (const double *v,
+                 guint         n)
 {
-  g_autofree double *means = g_new (double, profile->n_buckets);
-  g_autofree double *ranks = g_new (double, profile->n_buckets);
-  g_autofree guint *order = g_new (guint, profile->n_buckets);
   double sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0;
   double cov, vx, vy;
-  guint n = 0, pairs;
-
-  for (guint b = 0; b < profile->n_buckets; b++)
-    if (profile->count[b] > 0)
-      {
-        order[n] = n;
-        means[n++] = profile->sum[b] / (double) profile->count[b];
-      }
-  pairs = n > 0 ? n - 1 : 0;
-  *pairs_out = pairs;
-  if (pairs < PROFILE_MIN_PAIRS)
-    return 0.0;
-
-  g_qsort_with_data (order, (gint) n, sizeof (guint), profile_compare_means, means);
-  for (guint i = 0, j; i < n; i = j + 1)
-    {
-      for (j = i; j + 1 < n && means[order[j + 1]] == means[order[i]]; j++)
-        ;
-      for (guint k = i; k <= j; k++)
-        ranks[order[k]] = (double) (i + j) / 2.0;
-    }
+  guint pairs = n - 1;
 
   for (guint k = 0; k < pairs; k++)
     {
-      double x = ranks[k], y = ranks[k + 1];
+      double x = v[k], y = v[k + 1];
 
       sx += x;
       sy += y;
@@ -162,9 +135,51 @@ profile_compute_trend (AmorProfile *profile,
   return cov / sqrt (vx * vy);
 }
 
-/* How much the cost follows the place in the input: the rank correlation
- * of the mean durations of neighbouring timed buckets, those between them
- * untimed (0 with too few of them, or none to speak of). Near 1 for a cost
+/* amor_profile_get_trend(), computed afresh; @pairs_out: how many pairs
+ * of neighbouring timed buckets it is taken over. It is the larger of two
+ * correlations, each blind where the other sees:
+ * - of the buckets' ranks (ties share theirs): one item that took far
+ *   longer than its neighbours (the machine was busy, a page was faulted
+ *   in) weighs as one rank, where among a few samples its duration alone
+ *   would hide the trend;
+ * - of their means: the many buckets of a cheap stretch, alike but for a
+ *   microsecond here and there, take ranks at random, and would hide a
+ *   step beside them. */
+static double
+profile_compute_trend (AmorProfile *profile,
+                       guint       *pairs_out)
+{
+  g_autofree double *means = g_new (double, profile->n_buckets);
+  g_autofree double *ranks = g_new (double, profile->n_buckets);
+  g_autofree guint *order = g_new (guint, profile->n_buckets);
+  guint n = 0;
+
+  for (guint b = 0; b < profile->n_buckets; b++)
+    if (profile->count[b] > 0)
+      {
+        order[n] = n;
+        means[n++] = profile->sum[b] / (double) profile->count[b];
+      }
+  *pairs_out = n > 0 ? n - 1 : 0;
+  if (*pairs_out < PROFILE_MIN_PAIRS)
+    return 0.0;
+
+  g_qsort_with_data (order, (gint) n, sizeof (guint), profile_compare_means, means);
+  for (guint i = 0, j; i < n; i = j + 1)
+    {
+      for (j = i; j + 1 < n && means[order[j + 1]] == means[order[i]]; j++)
+        ;
+      for (guint k = i; k <= j; k++)
+        ranks[order[k]] = (double) (i + j) / 2.0;
+    }
+
+  return MAX (lag_correlation (ranks, n), lag_correlation (means, n));
+}
+
+/* How much the cost follows the place in the input: the correlation of
+ * the mean durations of neighbouring timed buckets, those between them
+ * untimed, or of their ranks (0 with too few of them, or none to speak
+ * of). Near 1 for a cost
  * that grows, falls or steps along the input; near 0 for items alike, or
  * unlike at random. Skipping the untimed buckets, the samples of a map,
  * spread over it, tell before its first chunks are back. */

@@ -156,6 +156,25 @@ test_profile_outlier (void)
   g_assert_cmpfloat (amor_profile_estimate (profile, 0, 250), >, amor_profile_get_mean (profile));
 }
 
+/* A map whose first 150 items are back from a worker (0.2 ms each, give
+ * or take a microsecond), with samples spread over the rest: the cost
+ * steps up tenfold at the middle. The cheap buckets, alike but for their
+ * noise, take ranks at random; the step still shows. */
+static void
+test_profile_cheap_stretch (void)
+{
+  g_autoptr(AmorProfile) profile = amor_profile_new (N);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20240611);
+
+  for (guint64 i = 0; i < 150; i++)
+    amor_profile_add (profile, i, 0.2 * MS + g_rand_double_range (rand, -1e-6, 1e-6));
+  for (guint64 i = 180; i < N; i += 80)
+    amor_profile_add (profile, i, i < N / 2 ? 0.2 * MS : 2 * MS);
+
+  g_assert_cmpfloat (amor_profile_get_trend (profile), >, 0.5);
+  g_assert_cmpfloat (amor_profile_estimate (profile, 600, 700), >, 1.5 * MS);
+}
+
 /* All alike: nothing varies, no trend. */
 static void
 test_profile_constant (void)
@@ -197,6 +216,7 @@ main (int   argc,
   g_test_add_func ("/profile/random", test_profile_random);
   g_test_add_func ("/profile/samples", test_profile_samples);
   g_test_add_func ("/profile/outlier", test_profile_outlier);
+  g_test_add_func ("/profile/cheap-stretch", test_profile_cheap_stretch);
   g_test_add_func ("/profile/constant", test_profile_constant);
   g_test_add_func ("/profile/small", test_profile_small);
 
