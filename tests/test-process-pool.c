@@ -1757,11 +1757,11 @@ falling_cost (guint64 index)
   return 0.2 * (double) (OPENING_N - index) / OPENING_N;
 }
 
-/* 0.05 ms, then 2 ms from the middle on. */
+/* 5 ms, then 200 ms from the middle on (long, as falling_cost()). */
 static double
 step_cost (guint64 index)
 {
-  return index < OPENING_N / 2 ? 0.05e-3 : 2e-3;
+  return index < OPENING_N / 2 ? 5e-3 : 0.2;
 }
 
 static double
@@ -1887,8 +1887,8 @@ test_local_func_opening (Fixture       *f,
 
 /* The calling process's chunks never outlast what a worker holds: it
  * reads the workers' answers only between them. Here the worker holds the
- * cheap front of a map (0.05 ms an item) and stalls; the calling process
- * runs the rest, the dear half (2 ms an item), in chunks of no more than
+ * cheap front of a map (5 ms an item) and stalls; the calling process runs
+ * the rest, the dear half (200 ms an item), in chunks of no more than
  * those items' worth. */
 static void
 test_local_func_held (Fixture       *f,
@@ -1946,8 +1946,8 @@ test_local_func_held (Fixture       *f,
           n_dear++;
         }
     }
-  g_test_message ("the worker held %.1f ms; the calling process ran the dear items in %"
-                  G_GSIZE_FORMAT " chunks of up to %" G_GSIZE_FORMAT, held * 1e3, n_dear, dear_max);
+  g_test_message ("the worker held %.2f s; the calling process ran the dear items in %"
+                  G_GSIZE_FORMAT " chunks of up to %" G_GSIZE_FORMAT, held, n_dear, dear_max);
   g_assert_cmpuint (n_dear, >, 0);
   g_assert_cmpuint (dear_max, <=, (gsize) (held / step_cost (n - 1)) + 1);
 
