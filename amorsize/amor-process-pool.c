@@ -815,7 +815,6 @@ run_take_results (Run       *run,
   gboolean boxed;
 
   g_variant_get (message, "(uv@axx)", &chunk_id, &results, &durations, &overhead_ns);
-  chunk->busy_ns = MAX (overhead_ns, 0);
   ns = g_variant_get_fixed_array (durations, &n_ns, sizeof (gint64));
   if (!g_variant_is_of_type (results, G_VARIANT_TYPE_ARRAY))
     {
@@ -855,10 +854,10 @@ run_take_results (Run       *run,
           run_fail (run, type_error);
         }
       compute_ns += MAX (ns[i], 0);
-      chunk->busy_ns += MAX (ns[i], 0);
       amor_profile_add (run->profile, index, (double) MAX (ns[i], 0) / 1e9);
     }
   run->n_done += chunk->n;
+  chunk->busy_ns = compute_ns + MAX (overhead_ns, 0);
 
   /* What a message costs whatever its size weighs too much in small
    * chunks: their figure is not kept. */
@@ -1912,15 +1911,15 @@ run_held_time (Run *run)
   for (guint i = 0; i < run->workers->len; i++)
     {
       Worker *worker = g_ptr_array_index (run->workers, i);
-      double held = 0.0;
+      double held;
 
       if (!worker_is_ready (worker) || g_queue_is_empty (&worker->inflight))
         continue;
-      for (GList *l = worker->inflight.head; l != NULL; l = l->next)
-        held += run_chunk_cost (run, l->data);
       /* Its first chunk is partly done. */
-      held -= MIN ((double) (now - worker->front_start_ns) / 1e9,
-                   run_chunk_cost (run, g_queue_peek_head (&worker->inflight)));
+      held = run_chunk_cost (run, worker->inflight.head->data);
+      held -= MIN ((double) (now - worker->front_start_ns) / 1e9, held);
+      for (GList *l = worker->inflight.head->next; l != NULL; l = l->next)
+        held += run_chunk_cost (run, l->data);
       if (least < 0.0 || held < least)
         least = held;
     }
