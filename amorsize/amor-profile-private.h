@@ -16,17 +16,17 @@ G_BEGIN_DECLS
  * it does not, they only add noise, and the mean is used. */
 typedef struct _AmorProfile AmorProfile;
 
-AmorProfile *amor_profile_new       (guint64      n_items);
-void         amor_profile_free      (AmorProfile *profile);
-void         amor_profile_add       (AmorProfile *profile,
-                                     guint64      index,
-                                     double       seconds);
-double       amor_profile_get_mean  (AmorProfile *profile);
-double       amor_profile_get_trend (AmorProfile *profile);
+AmorProfile *amor_profile_new         (guint64      n_items);
+void         amor_profile_free        (AmorProfile *profile);
+void         amor_profile_add         (AmorProfile *profile,
+                                       guint64      index,
+                                       double       seconds);
+double       amor_profile_get_mean    (AmorProfile *profile);
+double       amor_profile_get_trend   (AmorProfile *profile);
 gboolean     amor_profile_knows_trend (AmorProfile *profile);
-double       amor_profile_estimate  (AmorProfile *profile,
-                                     guint64      first,
-                                     guint64      end);
+double       amor_profile_estimate    (AmorProfile *profile,
+                                       guint64      first,
+                                       guint64      end);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmorProfile, amor_profile_free)
 

@@ -179,10 +179,10 @@ profile_compute_trend (AmorProfile *profile,
 /* How much the cost follows the place in the input: the correlation of
  * the mean durations of neighbouring timed buckets, those between them
  * untimed, or of their ranks (0 with too few of them, or none to speak
- * of). Near 1 for a cost
- * that grows, falls or steps along the input; near 0 for items alike, or
- * unlike at random. Skipping the untimed buckets, the samples of a map,
- * spread over it, tell before its first chunks are back. */
+ * of). Near 1 for a cost that grows, falls or steps along the input; near
+ * 0 for items alike, or unlike at random. Skipping the untimed buckets,
+ * the samples of a map, spread over it, tell before its first chunks are
+ * back. */
 double
 amor_profile_get_trend (AmorProfile *profile)
 {
