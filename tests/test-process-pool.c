@@ -1860,11 +1860,7 @@ test_local_func_opening (Fixture       *f,
   chunk = amor_result_get_chunk_size (amor_process_pool_get_result (pool));
   g_assert_cmpuint (amor_result_get_n_workers (amor_process_pool_get_result (pool)), ==, 2);
   if (!sampled_enough (pool))
-    {
-      close (spawn.chunk_fd);
-      close (spawn.log_fd);
-      return;
-    }
+    goto out;
 
   chunks = read_worker_chunks (chunk_log);
   for (guint i = 0; i < chunks->len; i++)
@@ -1881,6 +1877,7 @@ test_local_func_opening (Fixture       *f,
   g_assert_cmpuint (first->n, <, n / 4 - 20);
   g_assert_cmpfloat (front, <, 1.3 * total / 4);
 
+out:
   close (spawn.chunk_fd);
   close (spawn.log_fd);
 }
@@ -1919,11 +1916,7 @@ test_local_func_held (Fixture       *f,
   assert_typed_results (results, n);
   assert_log_exactly_once (f->log, n);
   if (!sampled_enough (pool))
-    {
-      close (spawn.chunk_fd);
-      close (spawn.log_fd);
-      return;
-    }
+    goto out;
 
   /* What the worker held, all of it cheap. */
   chunks = read_worker_chunks (chunk_log);
@@ -1951,6 +1944,7 @@ test_local_func_held (Fixture       *f,
   g_assert_cmpuint (n_dear, >, 0);
   g_assert_cmpuint (dear_max, <=, (gsize) (held / step_cost (n - 1)) + 1);
 
+out:
   close (spawn.chunk_fd);
   close (spawn.log_fd);
 }
