@@ -60,7 +60,9 @@
  * durations vary a lot, in rounds shared by the workers already running,
  * and within 2 % of the map's estimated time on the CPUs it may use (or
  * the sampler's time budget) — but the sample size is always reached when
- * what is left of it takes less than 100 µs. Their results are kept, so
+ * what is left of it takes less than 100 µs. A worker done with its share
+ * of a round takes the next rather than wait for the others, and the plan
+ * starts once the sample size is timed, whatever is still running. Their results are kept, so
  * every item is processed exactly once. When no worker runs yet, the
  * first worker samples alone; once the first two items show that the map
  * is worth splitting, the other workers start while sampling goes on. The
@@ -1546,6 +1548,26 @@ run_sample_count (Run *run)
   return count;
 }
 
+/* When run_sample_count() says sampling is over while workers still time
+ * their last samples: whether the others go on without waiting for them.
+ * They do with the plan (@count left at 0) once the sample size is timed
+ * (or every item taken is), else with @count more items to sample — more
+ * samples rather than a worker waiting: their results are kept. FALSE
+ * when no item is left to sample. */
+static gboolean
+run_sampling_goes_on (Run     *run,
+                      guint64 *count)
+{
+  guint needed = (guint) MIN ((guint64) run->sampled->len,
+                              amor_sampler_get_sample_size (run->sampler));
+  guint timed = amor_sampler_get_n_samples (run->sampler);
+
+  if (timed >= needed)
+    return TRUE;
+  *count = MIN ((guint64) (needed - timed), run->n_items - run->sampled->len);
+  return *count > 0;
+}
+
 static int
 compare_guint64 (gconstpointer a,
                  gconstpointer b)
@@ -1997,13 +2019,16 @@ run_schedule (Run *run)
     {
       Worker *worker;
       Chunk *chunk = NULL;
-
       guint64 count;
 
-      if (run_count_workers (run, WORKER_BUSY) > 0)
-        goto check;
-
       count = run->retry.length > 0 ? 0 : run_sample_count (run);
+
+      /* A worker still timing its share of a round holds no one back: an
+       * idle one takes the next round, or the plan starts. */
+      if (run_count_workers (run, WORKER_BUSY) > 0 &&
+          (run->retry.length > 0 || run_find_idle (run) == NULL ||
+           (count == 0 && !run_sampling_goes_on (run, &count))))
+        goto check;
 
       /* Once the first items are timed and the map looks worth splitting,
        * the workers it needs start while sampling goes on. */
@@ -2032,9 +2057,8 @@ run_schedule (Run *run)
               goto check;
             }
 
-          /* A round of samples, shared by the workers already running
-           * (those kept from an earlier map): no one waits while others
-           * sample. */
+          /* A round of samples, shared by the idle workers (those kept
+           * from an earlier map): no one waits while others sample. */
           if (run->sampled->len == 0)
             run->sampling_start_ns = amor_clock_now_ns ();
           n_idle = (guint) MIN (run_count_workers (run, WORKER_IDLE), count);

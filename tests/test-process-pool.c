@@ -1290,9 +1290,12 @@ typedef struct
   int      log_fd;            /* "PID VALUE" lines, or -1 */
   double (*cost) (guint64 index); /* if set: what each item reports, in s */
   int      chunk_fd;          /* if > 0: "PID MIN MAX N" lines, a chunk each */
-  const char *release;        /* if set: a worker's chunk from item 0 waits */
-                              /* for this file, which this process creates */
-  guint64  release_at;        /* ... once it has run this item */
+  const char *release;        /* if set: a worker's chunk with item */
+  guint64  stall_at;          /* stall_at waits for this file (at most 10 s, */
+                              /* else it creates release.late), which this */
+  guint64  release_at;        /* process creates once it has run this item */
+  gboolean release_on_chunk;  /* ... or a worker once it starts a chunk of */
+                              /* the plan (neighbouring items) */
 } ForkSpawn;
 
 typedef struct
@@ -1513,12 +1516,32 @@ fork_timed_chunk (GVariant  *items,
 
   if (spawn->release != NULL && !here && n > 0)
     {
-      guint64 first;
+      guint64 first, last;
+      gboolean stall = FALSE;
 
       g_variant_get_child (items, 0, "t", &first);
-      /* Stalled until the calling process lets go (at most 10 s). */
-      for (guint i = 0; first == 0 && i < 10000 && !g_file_test (spawn->release, G_FILE_TEST_EXISTS); i++)
-        g_usleep (1000);
+      g_variant_get_child (items, n - 1, "t", &last);
+      if (spawn->release_on_chunk && n >= 4 && last - first < 2 * n)
+        g_assert_true (g_file_set_contents (spawn->release, "", 0, NULL));
+      for (gsize i = 0; i < n && !stall; i++)
+        {
+          guint64 index;
+
+          g_variant_get_child (items, i, "t", &index);
+          stall = index == spawn->stall_at;
+        }
+      /* Stalled until another process lets go (at most 10 s). */
+      if (stall)
+        {
+          for (guint i = 0; i < 10000 && !g_file_test (spawn->release, G_FILE_TEST_EXISTS); i++)
+            g_usleep (1000);
+          if (!g_file_test (spawn->release, G_FILE_TEST_EXISTS))
+            {
+              g_autofree char *late = g_strconcat (spawn->release, ".late", NULL);
+
+              g_assert_true (g_file_set_contents (late, "", 0, NULL));
+            }
+        }
     }
 
   for (gsize i = 0; i < n; i++)
@@ -1562,11 +1585,11 @@ fork_timed_chunk (GVariant  *items,
                         g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, ns, n, sizeof (gint64)));
 }
 
-/* A pool of 2 CPUs whose workers and local function run
- * fork_timed_chunk(), logging to @log. */
+/* A pool of 2 CPUs whose workers run fork_timed_chunk(), logging to
+ * @log. */
 static AmorProcessPool *
-make_timed_local_pool (ForkSpawn  *spawn,
-                       const char *log)
+make_timed_pool (ForkSpawn  *spawn,
+                 const char *log)
 {
   g_autoptr(AmorSystem) system = amor_system_new_custom (2, 2, 8u << 30, 0.0, 0.0);
   AmorProcessPool *pool;
@@ -1577,6 +1600,16 @@ make_timed_local_pool (ForkSpawn  *spawn,
   pool = make_fork_pool (spawn);
   amor_process_pool_set_system (pool, system);
   amor_process_pool_set_result_type (pool, G_VARIANT_TYPE_UINT64);
+  return pool;
+}
+
+/* The same, with fork_timed_chunk() as its local function too. */
+static AmorProcessPool *
+make_timed_local_pool (ForkSpawn  *spawn,
+                       const char *log)
+{
+  AmorProcessPool *pool = make_timed_pool (spawn, log);
+
   amor_process_pool_set_local_func (pool, fork_timed_chunk, spawn, NULL);
   return pool;
 }
@@ -1949,6 +1982,50 @@ out:
   close (spawn.log_fd);
 }
 
+static double
+five_ms_cost (guint64 index)
+{
+  return 5e-3;
+}
+
+/* Sampling on workers holds none of them back: while one still times its
+ * share of a round, the others take the next, and the plan starts once
+ * the sample size is timed. Here the first item sampled (the middle one)
+ * stalls its worker until another starts a chunk of the plan. */
+static void
+test_sampling_no_wait (Fixture       *f,
+                       gconstpointer  data)
+{
+  const guint64 n = 400;
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *late = g_strconcat (f->marker, ".late", NULL);
+  AmorResult *plan;
+
+  spawn.item_us = 20;
+  spawn.cost = five_ms_cost;
+  spawn.release = f->marker;
+  spawn.stall_at = n / 2;
+  spawn.release_on_chunk = TRUE;
+  pool = make_timed_pool (&spawn, f->log);
+
+  results = map_sync (pool, items_range (n), &error);
+  g_assert_no_error (error);
+  assert_typed_results (results, n);
+  assert_log_exactly_once (f->log, n);
+
+  plan = amor_process_pool_get_result (pool);
+  g_assert_cmpuint (amor_result_get_n_workers (plan), ==, 2);
+  g_assert_cmpuint (amor_result_get_n_samples (plan), >=, 5);
+  /* Let go by a chunk of the plan, not by the stall's end. */
+  g_assert_true (g_file_test (f->marker, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (late, G_FILE_TEST_EXISTS));
+  g_unlink (late);
+  close (spawn.log_fd);
+}
+
 static gpointer
 cancel_soon_thread (gpointer data)
 {
@@ -2111,6 +2188,7 @@ main (int   argc,
   g_test_add ("/process-pool/local-func/dear-end", Fixture, NULL, fixture_setup, test_local_func_dear_end, fixture_teardown);
   g_test_add ("/process-pool/local-func/opening", Fixture, NULL, fixture_setup, test_local_func_opening, fixture_teardown);
   g_test_add ("/process-pool/local-func/held", Fixture, NULL, fixture_setup, test_local_func_held, fixture_teardown);
+  g_test_add ("/process-pool/sampling/no-wait", Fixture, NULL, fixture_setup, test_sampling_no_wait, fixture_teardown);
 
   return g_test_run ();
 }
