@@ -120,9 +120,9 @@
  *
  * Otherwise the calling thread is one of the plan's workers: one worker
  * process fewer starts, and that thread runs chunks of its own between
- * the messages of the others: chunks of half a worker's, and never longer
- * than what the worker that will be done first still holds, so that a
- * worker never waits for it to read an answer. Near the end it
+ * the messages of the others: chunks of a worker's size, but never longer
+ * than half of what the worker that will be done first still holds, so
+ * that a worker never waits for it to read an answer. Near the end it
  * takes the last items in small chunks, and a worker is sent no more
  * ahead than about a quarter of the time left beyond what it holds, so
  * that the two finish together; both are counted in time, with the same
@@ -1948,10 +1948,16 @@ run_held_time (Run *run)
   return least;
 }
 
+/* The share of what a worker holds that the calling thread's next chunk
+ * may last (run_within_held()): the rest is a margin for estimates that
+ * fall short, a few items of a heavy-tailed workload being as likely as
+ * not to cost twice their estimate. */
+#define LOCAL_HELD_SHARE 0.5
+
 /* @size, or fewer items, so that the calling thread's next chunk lasts no
- * longer than what the workers hold (run_held_time()). Its items are
- * counted at the plan's mean at least: where the profile knows little yet,
- * they may cost what the samples said. */
+ * longer than half of what the workers hold (run_held_time()). Its items
+ * are counted at the plan's mean at least: where the profile knows little
+ * yet, they may cost what the samples said. */
 static guint64
 run_within_held (Run     *run,
                  guint64  size)
@@ -1960,6 +1966,7 @@ run_within_held (Run     *run,
 
   if (held < 0.0 || run_skip_sampled (run) == 0)
     return size;
+  held *= LOCAL_HELD_SHARE;
   rate = MAX (amor_profile_estimate (run->profile, run->next, MIN (run->next + size, run->n_items)),
               run->plan_item_cost);
   if (rate > 0.0 && held < (double) size * rate)
@@ -2890,8 +2897,9 @@ run_local (Run            *run,
 
 /* The calling thread's share of a parallel plan (run->helper, an idle
  * source: the workers' messages, of a higher priority, go first). Its
- * chunks are half the workers': a worker holds its next chunk while the
- * calling thread works, and must not run out of it. A chunk to retry
+ * chunks are the workers' size, but last no more than half of what the
+ * worker that will be done first holds (run_within_held()): that worker
+ * must not run out of chunks while this thread works. A chunk to retry
  * (an item that a worker died on) is never run here. */
 static gboolean
 run_help_cb (gpointer user_data)
@@ -2905,7 +2913,6 @@ run_help_cb (gpointer user_data)
   if (run->phase != PHASE_RUNNING || g_cancellable_is_cancelled (run->cancellable))
     return G_SOURCE_REMOVE;
   size = MAX (run_chunk_items (run), run_opening_items (run, run_skip_sampled (run)));
-  size = MAX (size / 2, 1);
   if (run_count_workers (run, WORKER_SPAWNING) > 0)
     {
       double mean = amor_sampler_get_mean (run->sampler);
