@@ -1767,7 +1767,13 @@ test_local_func_dear_end (Fixture       *f,
                   "chunks of up to %" G_GSIZE_FORMAT " cheap items; %" G_GSIZE_FORMAT " chunks "
                   "of dear ones, the largest %.2f of what it may hold",
                   chunk, dear_chunk, cheap_max, n_dear, worst);
-  g_assert_cmpuint (cheap_max, >=, chunk / 2);
+  /* A slow build (valgrind) may read the worker's answers back to back
+   * while it takes the whole cheap half, ahead: then this process ran
+   * none of it. */
+  if (cheap_max > 0)
+    g_assert_cmpuint (cheap_max, >=, chunk / 2);
+  else
+    g_test_message ("the calling process ran none of the cheap half");
   g_assert_cmpuint (n_dear, >, 0);
   /* Rounded up to a whole item. */
   for (guint i = 0; i < calls->len; i++)
