@@ -62,16 +62,16 @@
  * the sampler's time budget) — but the sample size is always reached when
  * what is left of it takes less than 100 µs. A worker done with its share
  * of a round takes the next rather than wait for the others, and the plan
- * starts once the sample size is timed, whatever is still running. Their results are kept, so
- * every item is processed exactly once. When no worker runs yet, the
- * first worker samples alone; once the first two items show that the map
- * is worth splitting, the other workers start while sampling goes on. The
- * pool measures what processes cost: the time to start a worker up to its
- * first message ([property@Amor.ProcessPool:spawn-cost]), the round trip
- * of a chunk beyond the work itself
- * ([property@Amor.ProcessPool:dispatch-cost]) and the time to serialise
- * and deserialise an item and its result, on both sides
- * ([property@Amor.ProcessPool:serialization-cost]). An
+ * starts once the sample size is timed, whatever is still running. Their
+ * results are kept, so every item is processed exactly once. When no
+ * worker runs yet, the first worker samples alone; once the first two
+ * items show that the map is worth splitting, the other workers start
+ * while sampling goes on. The pool measures what processes cost: the time
+ * to start a worker up to its first message
+ * ([property@Amor.ProcessPool:spawn-cost]), the round trip of a chunk
+ * beyond the work itself ([property@Amor.ProcessPool:dispatch-cost]) and
+ * the time to serialise and deserialise an item and its result, on both
+ * sides ([property@Amor.ProcessPool:serialization-cost]). An
  * [class@Amor.Optimizer] then plans with these costs in place of the
  * thread costs: the spawn time as the fork-join cost (0 once every usable
  * CPU has a worker running), the round trip as the dispatch cost, the
