@@ -1603,6 +1603,22 @@ make_timed_pool (ForkSpawn  *spawn,
   return pool;
 }
 
+/* Maps the items 0 … @n - 1 with @pool, whose work logs to @log: each
+ * result is right and every item ran exactly once. */
+static void
+map_each_once (AmorProcessPool *pool,
+               guint64          n,
+               const char      *log)
+{
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  results = map_sync (pool, items_range (n), &error);
+  g_assert_no_error (error);
+  assert_typed_results (results, n);
+  assert_log_exactly_once (log, n);
+}
+
 /* The same, with fork_timed_chunk() as its local function too. */
 static AmorProcessPool *
 make_timed_local_pool (ForkSpawn  *spawn,
@@ -1682,17 +1698,12 @@ test_local_func_tiny (Fixture       *f,
   const guint64 n = 300;
   ForkSpawn spawn = { 0 };
   g_autoptr(AmorProcessPool) pool = NULL;
-  g_autoptr(GVariant) results = NULL;
-  g_autoptr(GError) error = NULL;
   AmorResult *plan;
 
   spawn.item_us = 200;
   spawn.reported_ns = 1000;
   pool = make_timed_local_pool (&spawn, f->log);
-  results = map_sync (pool, items_range (n), &error);
-  g_assert_no_error (error);
-  assert_typed_results (results, n);
-  assert_log_exactly_once (f->log, n);
+  map_each_once (pool, n, f->log);
 
   plan = amor_process_pool_get_result (pool);
   g_assert_cmpuint (amor_result_get_n_samples (plan), ==,
@@ -1715,8 +1726,6 @@ test_local_func_dear_end (Fixture       *f,
   const guint64 n = 600;
   ForkSpawn spawn = { 0 };
   g_autoptr(AmorProcessPool) pool = NULL;
-  g_autoptr(GVariant) results = NULL;
-  g_autoptr(GError) error = NULL;
   g_autoptr(GArray) calls = g_array_new (FALSE, FALSE, sizeof (Call));
   AmorResult *plan;
   guint64 chunk;
@@ -1733,10 +1742,7 @@ test_local_func_dear_end (Fixture       *f,
   pool = make_timed_local_pool (&spawn, f->log);
   amor_process_pool_set_target_chunk_duration (pool, 0.02);
 
-  results = map_sync (pool, items_range (n), &error);
-  g_assert_no_error (error);
-  assert_typed_results (results, n);
-  assert_log_exactly_once (f->log, n);
+  map_each_once (pool, n, f->log);
 
   plan = amor_process_pool_get_result (pool);
   g_assert_cmpuint (amor_result_get_n_workers (plan), ==, 2);
@@ -1878,8 +1884,6 @@ test_local_func_opening (Fixture       *f,
   const guint64 n = OPENING_N;
   ForkSpawn spawn = { 0 };
   g_autoptr(AmorProcessPool) pool = NULL;
-  g_autoptr(GVariant) results = NULL;
-  g_autoptr(GError) error = NULL;
   g_autoptr(GArray) chunks = NULL;
   g_autofree char *chunk_log = NULL;
   Call *first = NULL;
@@ -1892,10 +1896,7 @@ test_local_func_opening (Fixture       *f,
   pool = make_timed_local_pool (&spawn, f->log);
   amor_process_pool_set_target_chunk_duration (pool, 5.0);
 
-  results = map_sync (pool, items_range (n), &error);
-  g_assert_no_error (error);
-  assert_typed_results (results, n);
-  assert_log_exactly_once (f->log, n);
+  map_each_once (pool, n, f->log);
   chunk = amor_result_get_chunk_size (amor_process_pool_get_result (pool));
   g_assert_cmpuint (amor_result_get_n_workers (amor_process_pool_get_result (pool)), ==, 2);
   if (!sampled_enough (pool))
@@ -1933,8 +1934,6 @@ test_local_func_held (Fixture       *f,
   const guint64 n = OPENING_N;
   ForkSpawn spawn = { 0 };
   g_autoptr(AmorProcessPool) pool = NULL;
-  g_autoptr(GVariant) results = NULL;
-  g_autoptr(GError) error = NULL;
   g_autoptr(GArray) chunks = NULL;
   g_autoptr(GArray) calls = g_array_new (FALSE, FALSE, sizeof (Call));
   g_autofree char *chunk_log = NULL;
@@ -1950,10 +1949,7 @@ test_local_func_held (Fixture       *f,
   chunk_log = log_chunks (f, &spawn);
   pool = make_timed_local_pool (&spawn, f->log);
 
-  results = map_sync (pool, items_range (n), &error);
-  g_assert_no_error (error);
-  assert_typed_results (results, n);
-  assert_log_exactly_once (f->log, n);
+  map_each_once (pool, n, f->log);
   if (!sampled_enough (pool))
     goto out;
 
@@ -2005,8 +2001,6 @@ test_sampling_no_wait (Fixture       *f,
   const guint64 n = 400;
   ForkSpawn spawn = { 0 };
   g_autoptr(AmorProcessPool) pool = NULL;
-  g_autoptr(GVariant) results = NULL;
-  g_autoptr(GError) error = NULL;
   g_autofree char *late = g_strconcat (f->marker, ".late", NULL);
   AmorResult *plan;
 
@@ -2017,10 +2011,7 @@ test_sampling_no_wait (Fixture       *f,
   spawn.release_on_chunk = TRUE;
   pool = make_timed_pool (&spawn, f->log);
 
-  results = map_sync (pool, items_range (n), &error);
-  g_assert_no_error (error);
-  assert_typed_results (results, n);
-  assert_log_exactly_once (f->log, n);
+  map_each_once (pool, n, f->log);
 
   plan = amor_process_pool_get_result (pool);
   g_assert_cmpuint (amor_result_get_n_workers (plan), ==, 2);
