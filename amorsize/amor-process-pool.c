@@ -19,6 +19,7 @@
 #include "amor-sampler.h"
 #include "amor-child-private.h"
 #include "amor-clock-private.h"
+#include "amor-map-results-private.h"
 #include "amor-profile-private.h"
 #include "amor-wire-private.h"
 
@@ -341,7 +342,7 @@ struct _Run
 
   GVariant        *items;
   guint64          n_items;
-  GVariant       **results;      /* "v" values, by index */
+  AmorMapResults  *results;
   guint64          n_done;
   /* Workers running when the map began: the others' start is a cost of
    * this map, even when they were started ahead of the plan. */
@@ -471,51 +472,6 @@ run_fail (Run    *run,
   else
     g_error_free (error);
   run->phase = PHASE_STOPPING;
-}
-
-/* Keeps @result (a value, or boxed in a "v" when @boxed) in @slot: boxed
- * when the pool has no result type, else unboxed and checked against it.
- * FALSE with @error for a result of another type. */
-static gboolean
-pool_keep_result (AmorProcessPool  *self,
-                  GVariant        **slot,
-                  GVariant         *result,
-                  gboolean          boxed,
-                  GError          **error)
-{
-  g_autoptr(GVariant) value = NULL;
-
-  if (self->result_type == NULL)
-    {
-      *slot = boxed ? g_variant_ref (result)
-                    : g_variant_ref_sink (g_variant_new_variant (result));
-      return TRUE;
-    }
-
-  value = boxed ? g_variant_get_variant (result) : g_variant_ref (result);
-  if (!g_variant_is_of_type (value, self->result_type))
-    {
-      g_autofree char *want = g_variant_type_dup_string (self->result_type);
-
-      g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
-                   "the result is of type '%s', not the pool's result type '%s'",
-                   g_variant_get_type_string (value), want);
-      return FALSE;
-    }
-  *slot = g_steal_pointer (&value);
-  return TRUE;
-}
-
-/* The results of a map, in the order of the items: an "av", or an array of
- * the pool's result type. */
-static GVariant *
-pool_results_array (AmorProcessPool  *self,
-                    GVariant        **results,
-                    guint64           n)
-{
-  return g_variant_ref_sink (g_variant_new_array (self->result_type != NULL ? self->result_type
-                                                                            : G_VARIANT_TYPE_VARIANT,
-                                                  results, n));
 }
 
 /* Worker operations
@@ -814,7 +770,8 @@ run_take_results (Run       *run,
   guint32 chunk_id;
   gint64 overhead_ns;
   gint64 compute_ns = 0;
-  gboolean boxed;
+  GError *type_error = NULL;
+  gsize kept;
 
   g_variant_get (message, "(uv@axx)", &chunk_id, &results, &durations, &overhead_ns);
   ns = g_variant_get_fixed_array (durations, &n_ns, sizeof (gint64));
@@ -825,8 +782,6 @@ run_take_results (Run       *run,
                    g_variant_get_type_string (results));
       return FALSE;
     }
-  boxed = g_variant_is_of_type (results, G_VARIANT_TYPE ("av"));
-
   if (chunk_id != chunk->id)
     {
       g_set_error (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
@@ -841,22 +796,18 @@ run_take_results (Run       *run,
       return FALSE;
     }
 
+  /* A result of the wrong type is the work's failure, not the worker's:
+   * the map fails, the worker goes on. */
+  kept = amor_map_results_keep (run->results, chunk->indices, results, chunk->n, &type_error);
+  if (kept < chunk->n)
+    {
+      g_prefix_error (&type_error, "Item %" G_GUINT64_FORMAT ": ", chunk->indices[kept]);
+      run_fail (run, type_error);
+    }
   for (gsize i = 0; i < chunk->n; i++)
     {
-      guint64 index = chunk->indices[i];
-      g_autoptr(GVariant) result = g_variant_get_child_value (results, i);
-      GError *type_error = NULL;
-
-      g_assert (run->results[index] == NULL);
-      /* A result of the wrong type is the work's failure, not the
-       * worker's: the map fails, the worker goes on. */
-      if (!pool_keep_result (run->self, &run->results[index], result, boxed, &type_error))
-        {
-          g_prefix_error (&type_error, "Item %" G_GUINT64_FORMAT ": ", index);
-          run_fail (run, type_error);
-        }
       compute_ns += MAX (ns[i], 0);
-      amor_profile_add (run->profile, index, (double) MAX (ns[i], 0) / 1e9);
+      amor_profile_add (run->profile, chunk->indices[i], (double) MAX (ns[i], 0) / 1e9);
     }
   run->n_done += chunk->n;
   chunk->busy_ns = compute_ns + MAX (overhead_ns, 0);
@@ -1055,22 +1006,6 @@ worker_pump (Worker *worker)
     }
 }
 
-/* Hands @chunk to @worker (idle, or running one chunk). FALSE when the
- * chunk is too large (the map fails). */
-/* The size of a fixed-size basic type in its serialised form, or 0. */
-static gsize
-fixed_basic_size (const GVariantType *type)
-{
-  switch (g_variant_type_peek_string (type)[0])
-    {
-    case 'y': case 'b': return 1;
-    case 'n': case 'q': return 2;
-    case 'i': case 'u': case 'h': return 4;
-    case 'x': case 't': case 'd': return 8;
-    default: return 0;
-    }
-}
-
 /* The @n items @indices as an array of the map's item type (a copy of
  * their bytes when that is a fixed-size number). Returns a floating
  * reference. */
@@ -1080,7 +1015,7 @@ run_items_slice (Run           *run,
                  gsize          n)
 {
   const GVariantType *type = g_variant_type_element (g_variant_get_type (run->items));
-  gsize size = fixed_basic_size (type);
+  gsize size = amor_wire_fixed_size (type);
   g_autofree GVariant **children = NULL;
   GVariant *array;
 
@@ -1114,6 +1049,8 @@ run_chunk_message (Run           *run,
   return g_variant_ref_sink (g_variant_new ("(uv)", id, run_items_slice (run, indices, n)));
 }
 
+/* Hands @chunk to @worker (idle, or running one chunk). FALSE when the
+ * chunk is too large (the map fails). */
 static gboolean
 run_send (Run    *run,
           Worker *worker,
@@ -2217,10 +2154,7 @@ run_free (Run *run)
       g_source_destroy (run->helper);
       g_source_unref (run->helper);
     }
-  for (guint64 i = 0; i < run->n_items; i++)
-    if (run->results[i] != NULL)
-      g_variant_unref (run->results[i]);
-  g_free (run->results);
+  amor_map_results_free (run->results);
   g_queue_clear_full (&run->retry, (GDestroyNotify) chunk_free);
   g_ptr_array_unref (run->workers);
   g_clear_object (&run->sampler);
@@ -2274,7 +2208,7 @@ run_finish (Run *run)
 
   if (run->error == NULL && run->n_done == run->n_items)
     {
-      GVariant *array = pool_results_array (self, run->results, run->n_items);
+      GVariant *array = amor_map_results_end (run->results);
 
       g_debug ("process pool: %" G_GUINT64_FORMAT " items done in %.6f s",
                run->n_items, self->elapsed);
@@ -2851,9 +2785,8 @@ run_local (Run            *run,
   g_autoptr(GVariant) durations = NULL;
   GError *local_error = NULL;
   const gint64 *ns = NULL;
-  gsize failed = 0, n_ns = 0;
+  gsize failed = 0, n_ns = 0, kept;
   GVariant *answer;
-  gboolean boxed;
   gint64 t0, t1;
 
   t0 = amor_clock_now_ns ();
@@ -2870,23 +2803,22 @@ run_local (Run            *run,
   if (durations != NULL)
     ns = g_variant_get_fixed_array (durations, &n_ns, sizeof (gint64));
 
-  boxed = g_variant_is_of_type (results, G_VARIANT_TYPE ("av"));
-  for (gsize i = 0; i < n; i++)
+  kept = amor_map_results_keep (run->results, indices, results, n, &local_error);
+  for (gsize i = 0; i < kept; i++)
     {
-      g_autoptr(GVariant) result = g_variant_get_child_value (results, i);
       double seconds = ns != NULL ? (double) MAX (ns[i], 0) / 1e9
                                   : (double) (t1 - t0) / 1e9 / (double) n;
 
-      g_assert (run->results[indices[i]] == NULL);
-      if (!pool_keep_result (self, &run->results[indices[i]], result, boxed, error))
-        {
-          g_prefix_error (error, "Item %" G_GUINT64_FORMAT ": ", indices[i]);
-          return FALSE;
-        }
       run->n_done++;
       amor_profile_add (run->profile, indices[i], seconds);
       if (timed)
         amor_sampler_add_duration (run->sampler, seconds);
+    }
+  if (kept < n)
+    {
+      g_prefix_error (&local_error, "Item %" G_GUINT64_FORMAT ": ", indices[kept]);
+      g_propagate_error (error, local_error);
+      return FALSE;
     }
   return TRUE;
 }
@@ -2953,7 +2885,7 @@ run_local_serialization (Run *run)
 
   /* The sampled items whose results are in (a worker may still run some). */
   for (guint i = 0; i < run->sampled->len; i++)
-    if (run->results[g_array_index (run->sampled, guint64, i)] != NULL)
+    if (amor_map_results_has (run->results, g_array_index (run->sampled, guint64, i)))
       g_array_append_val (done, g_array_index (run->sampled, guint64, i));
   if (done->len == 0)
     return 0.0;
@@ -2974,7 +2906,7 @@ run_local_serialization (Run *run)
       message = run_chunk_message (run, 0, indices, n);
       for (gsize i = 0; i < n; i++)
         {
-          GVariant *result = run->results[indices[i]];
+          g_autoptr(GVariant) result = amor_map_results_get (run->results, indices[i]);
 
           results_of[i] = g_variant_is_of_type (result, G_VARIANT_TYPE_VARIANT)
                           ? g_variant_get_variant (result) : g_variant_ref (result);
@@ -3139,7 +3071,7 @@ run_here (Run *run)
         gsize n = 0;
 
         for (; next < run->n_items && n < size; next++)
-          if (run->results[next] == NULL)
+          if (!amor_map_results_has (run->results, next))
             batch[n++] = next;
         if (n == 0)
           break;
@@ -3310,7 +3242,7 @@ pool_map_start (AmorProcessPool     *self,
   run->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   run->items = g_steal_pointer (&owned_items);
   run->n_items = g_variant_n_children (run->items);
-  run->results = g_new0 (GVariant *, MAX (run->n_items, 1));
+  run->results = amor_map_results_new (self->result_type, run->n_items);
   run->workers = g_ptr_array_new_with_free_func ((GDestroyNotify) worker_unref);
   run->sampled = g_array_new (FALSE, FALSE, sizeof (guint64));
   run->dispatch = g_array_new (FALSE, FALSE, sizeof (double));

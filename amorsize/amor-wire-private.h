@@ -74,6 +74,10 @@ GVariant           *amor_wire_body_decode   (guint8         type,
                                              GBytes        *body,
                                              GError       **error);
 
+/* The size of a value of @type in its serialised form when that is a
+ * fixed-size number ("y", "b", "n", "q", "i", "u", "h", "x", "t", "d"),
+ * else 0: an array of them is their bytes side by side. */
+gsize               amor_wire_fixed_size    (const GVariantType *type);
 /* @values (n of them, not consumed) as an array of their type when they
  * all have the same one, else boxed in an "av": how a chunk function sees
  * the items of a chunk. Returns a new, non-floating GVariant. */

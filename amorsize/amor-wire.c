@@ -481,6 +481,19 @@ amor_wire_write_frame_fd (int        fd,
   return TRUE;
 }
 
+gsize
+amor_wire_fixed_size (const GVariantType *type)
+{
+  switch (g_variant_type_peek_string (type)[0])
+    {
+    case 'y': case 'b': return 1;
+    case 'n': case 'q': return 2;
+    case 'i': case 'u': case 'h': return 4;
+    case 'x': case 't': case 'd': return 8;
+    default: return 0;
+    }
+}
+
 GVariant *
 amor_wire_items_array (GVariant **values,
                        gsize      n)
