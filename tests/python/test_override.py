@@ -10,6 +10,7 @@
 
 import contextlib
 import hashlib
+import io
 import sys
 import threading
 import traceback
@@ -533,6 +534,58 @@ class ExecutorCallbackTest(unittest.TestCase):
         with self.assertRaises(GLib.Error) as cm:
             custom_executor().run(100, lambda index: None)
         self.assertEqual(cm.exception.code, Amor.Error.WORK_FAILED)
+
+
+class ValuesChunkTest(unittest.TestCase):
+    """The chunk function of a values pool (Amor.ProcessPool.new_forked_values(),
+    Amor.worker_serve_values()): every item's result, and its duration on a
+    clock that an item of value v moves on by v nanoseconds."""
+
+    def run_chunk(self, values, raise_at=None):
+        module = override_module()
+        now = [0]
+
+        def work(value):
+            if value == raise_at:
+                raise ValueError('item %d' % value)
+            now[0] += value
+            return 2 * value
+
+        saved = module.time.perf_counter_ns
+        module.time.perf_counter_ns = lambda: now[0]
+        try:
+            chunk = module._values_chunk_func(work, 'x')
+        finally:
+            module.time.perf_counter_ns = saved
+        with contextlib.redirect_stderr(io.StringIO()) as printed:
+            results, durations = chunk(GLib.Variant('ax', values)).unpack()
+        self.assertEqual(len(durations), len(results))
+        return results, durations, printed.getvalue()
+
+    def test_items_of_milliseconds_are_timed_each(self):
+        values = [1000000 + 997 * (i % 13) for i in range(300)]
+        results, durations, _ = self.run_chunk(values)
+        self.assertEqual(results, [2 * v for v in values])
+        self.assertEqual(durations, values)
+
+    def test_items_of_microseconds_are_timed_in_groups(self):
+        values = [10000 + 101 * (i % 7) for i in range(3000)]
+        results, durations, _ = self.run_chunk(values)
+        self.assertEqual(results, [2 * v for v in values])
+        # The first 64 (a map's samples among them) each on its own; the
+        # others share their group's time, to the nanosecond.
+        self.assertEqual(durations[:64], values[:64])
+        self.assertNotEqual(durations[64:], values[64:])
+        self.assertEqual(sum(durations), sum(values))
+        self.assertLessEqual(max(durations[64:]) - min(durations[64:]), 101 * 6)
+
+    def test_exception_in_a_group(self):
+        values = [10000 + i for i in range(1000)]
+        results, durations, printed = self.run_chunk(values, raise_at=10500)
+        # The results before the failing item say which it is.
+        self.assertEqual(results, [2 * v for v in values[:500]])
+        self.assertEqual(sum(durations), sum(values[:500]))
+        self.assertIn('ValueError: item 10500', printed)
 
 
 if __name__ == '__main__':

@@ -27,6 +27,7 @@ import re
 import reprlib
 import sys
 import threading
+import builtins
 import time
 import traceback
 
@@ -218,10 +219,27 @@ def _pack_results_and_durations(results, code, durations, pair_type):
     return GLib.Variant.new_from_bytes(pair_type, GLib.Bytes.new(data), True)
 
 
+# Items are timed one by one, but where they take microseconds a clock
+# read on each side of every one weighs: a chunk of 5000 items of 10 µs
+# took 55.4 ms so, 53.7 ms in groups, 52.3 ms untimed. Past the first
+# _TIMED_ALONE items of a chunk (every sample of a map among them: a round
+# of samples is smaller), items that took less than half of _GROUP_NS
+# there are timed in groups that last about _GROUP_NS, each item given
+# its share of its group's time; longer ones are still timed one by one.
+_TIMED_ALONE = 64
+_GROUP_NS = 1000000
+
+
+def _share(spent, n):
+    """@spent nanoseconds split over @n items, to the nanosecond."""
+    each, rest = divmod(spent, n)
+    return [each + 1] * rest + [each] * (n - rest)
+
+
 def _values_chunk_func(func, result_type):
     """An Amor.WorkerChunkFunc running func(value) -> value on every item:
-    one call from C per chunk, the loop in Python, each item timed (the pool
-    learns how their costs vary)."""
+    one call from C per chunk, the loop in Python, the items timed (the
+    pool learns how their costs vary)."""
     clock = time.perf_counter_ns
     code = _array_code(result_type)
     pair_type = None
@@ -229,18 +247,34 @@ def _values_chunk_func(func, result_type):
         pair_type = GLib.VariantType('(a%sax)' % result_type)
 
     def chunk(items, *ignored):
+        values = _unpack_values(items)
         results = []
         durations = array.array('q')
         append, note = results.append, durations.append
+        t0 = clock()
         try:
-            for value in _unpack_values(items):
+            for value in values[:_TIMED_ALONE]:
                 t0 = clock()
                 append(func(value))
                 note(clock() - t0)
+            size = _GROUP_NS * len(results) // max(sum(durations), 1)
+            if size <= 1:
+                for value in values[len(results):]:
+                    t0 = clock()
+                    append(func(value))
+                    note(clock() - t0)
+            else:
+                for start in range(len(results), len(values), size):
+                    t0 = clock()
+                    # (The builtin: this module has a map() of its own.)
+                    results.extend(builtins.map(func, values[start:start + size]))
+                    durations.extend(_share(clock() - t0, len(results) - start))
         except Exception:
             # The results of the items before the failing one say which
             # it is; the traceback goes to standard error.
             traceback.print_exc()
+            if len(durations) < len(results):
+                durations.extend(_share(clock() - t0, len(results) - len(durations)))
         if pair_type is not None:
             return _pack_results_and_durations(results, code, durations, pair_type)
         return GLib.Variant.new_tuple(_pack_values(results, result_type),
