@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <glib-unix.h>
+
 #include "amor-process-pool.h"
 #include "amor-error.h"
 #include "amor-optimizer.h"
@@ -22,6 +24,7 @@
 #include "amor-map-results-private.h"
 #include "amor-profile-private.h"
 #include "amor-wire-private.h"
+#include "amor-wire-reader-private.h"
 
 /**
  * AmorProcessPool:
@@ -299,6 +302,7 @@ typedef struct
   gboolean  sample;
   gboolean  written;      /* the worker has it (or its socket does) */
   GVariant *message;      /* until written */
+  gsize     sent;         /* bytes of its frame in the socket so far */
   gint64    start_ns;     /* before encoding */
   gint64    encode_ns;
   gint64    busy_ns;      /* the worker's time on it, once answered */
@@ -312,6 +316,8 @@ typedef struct
   const char   *pid;         /* the child's identifier */
   GSocket      *socket;
   GIOStream    *stream;
+  AmorWireReader *reader;    /* its output, as it comes */
+  GSource      *read_source; /* while a read is pending */
   WorkerState   state;
   gint64        spawned_ns;
   GSource      *hello_timeout;
@@ -424,7 +430,9 @@ worker_unref (Worker *worker)
     return;
 
   g_assert (worker->hello_timeout == NULL);
+  g_assert (worker->read_source == NULL);
   g_queue_clear_full (&worker->inflight, (GDestroyNotify) chunk_free);
+  amor_wire_reader_free (worker->reader);
   if (worker->stream != NULL)
     g_io_stream_close (worker->stream, NULL, NULL);
   g_clear_object (&worker->stream);
@@ -485,6 +493,10 @@ run_fail (Run    *run,
  * its worker dead only lets go. */
 
 static void worker_pump (Worker *worker);
+static void worker_hello (Worker  *worker,
+                          guint8   type,
+                          GBytes  *body,
+                          GError  *error);
 
 static gboolean
 worker_has_pending (Worker *worker)
@@ -546,6 +558,7 @@ run_requeue (Run   *run,
 {
   g_clear_pointer (&chunk->message, g_variant_unref);
   chunk->written = FALSE;
+  chunk->sent = 0;
   g_queue_push_head (&run->retry, chunk);
 }
 
@@ -868,23 +881,21 @@ worker_front_done (Worker *worker,
   worker->front_start_ns = MAX (worker->front_start_ns + busy_ns, next->start_ns);
 }
 
+/* The answer read for the chunk at the front of @worker's queue: @body of
+ * @type, or @error (taken). */
 static void
-worker_answer_cb (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+worker_answer (Worker  *worker,
+               guint8   type,
+               GBytes  *body,
+               GError  *error)
 {
-  Worker *worker = user_data;
   Run *run = worker->run;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) local_error = error;
   g_autoptr(GVariant) message = NULL;
   gint64 decode_start_ns;
   Chunk *chunk;
-  guint8 type = 0;
-  gsize frame_size = 0;
 
   decode_start_ns = amor_clock_now_ns ();
-  body = amor_wire_read_frame_finish (G_INPUT_STREAM (source), result, &type, &frame_size, &error);
   worker->reading = FALSE;
   if (!worker_op_end (worker))
     return;
@@ -898,10 +909,10 @@ worker_answer_cb (GObject      *source,
     }
 
   /* The worker died with its chunks. */
-  if ((body == NULL && !g_error_matches (error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA)) ||
+  if ((body == NULL && !g_error_matches (local_error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA)) ||
       worker->lost != NULL)
     {
-      worker_lost (worker, error != NULL ? error->message : worker->lost);
+      worker_lost (worker, local_error != NULL ? local_error->message : worker->lost);
       goto out;
     }
 
@@ -910,14 +921,14 @@ worker_answer_cb (GObject      *source,
   if (body != NULL)
     {
       if (type == AMOR_WIRE_RESULTS || type == AMOR_WIRE_ERROR)
-        message = amor_wire_body_decode (type, body, &error);
+        message = amor_wire_body_decode (type, body, &local_error);
       else
-        g_set_error (&error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+        g_set_error (&local_error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
                      "a '%c' message where results were expected", type);
     }
 
   if (message != NULL && type == AMOR_WIRE_RESULTS &&
-      run_take_results (run, chunk, message, decode_start_ns, &error))
+      run_take_results (run, chunk, message, decode_start_ns, &local_error))
     {
       g_debug ("process pool: worker %u answered chunk %u (%" G_GSIZE_FORMAT " items from %"
                G_GUINT64_FORMAT ")", worker->id, chunk->id, chunk->n, chunk->indices[0]);
@@ -942,8 +953,8 @@ worker_answer_cb (GObject      *source,
           chunk_free (g_queue_pop_head (&worker->inflight));
           goto next;
         }
-      g_clear_error (&error);
-      g_set_error (&error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
+      g_clear_error (&local_error);
+      g_set_error (&local_error, AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
                    "an error message for chunk %u, item %u of %" G_GSIZE_FORMAT,
                    chunk_id, position, chunk->n);
     }
@@ -955,7 +966,7 @@ worker_answer_cb (GObject      *source,
 
     run_fail (run, g_error_new (AMOR_ERROR, AMOR_ERROR_INVALID_DATA,
                                 "The output of %s for %s was refused: %s",
-                                who, what, error->message));
+                                who, what, local_error->message));
     worker_kill (worker, "malformed output");
     goto out;
   }
@@ -970,13 +981,53 @@ out:
   worker_unref (worker);
 }
 
-/* Starts the write of the next chunk not written yet, and the read of the
- * next answer, if they are not under way. */
+static gboolean
+worker_readable_cb (int          fd,
+                    GIOCondition condition,
+                    gpointer     user_data)
+{
+  Worker *worker = user_data;
+  g_autoptr(GBytes) body = NULL;
+  GSource *source = worker->read_source;
+  GError *error = NULL;
+  guint8 type = 0;
+
+  if (amor_wire_reader_read (worker->reader, fd, worker->run->self->max_frame_size,
+                             &type, &body, NULL, &error) == AMOR_WIRE_READ_AGAIN)
+    return G_SOURCE_CONTINUE;
+
+  /* A frame, or the end: the read is over. */
+  worker->read_source = NULL;
+  g_source_unref (source);
+  if (worker->said_hello)
+    worker_answer (worker, type, body, error);
+  else
+    worker_hello (worker, type, body, error);
+  return G_SOURCE_REMOVE;
+}
+
+/* Reads the next frame of @worker, when it comes (worker_readable_cb()). */
+static void
+worker_read (Worker *worker)
+{
+  worker->reading = TRUE;
+  worker_op_begin (worker);
+  if (worker->reader == NULL)
+    worker->reader = amor_wire_reader_new ();
+  worker->read_source = g_unix_fd_source_new (g_socket_get_fd (worker->socket),
+                                              G_IO_IN | G_IO_HUP | G_IO_ERR);
+  g_source_set_callback (worker->read_source, G_SOURCE_FUNC (worker_readable_cb), worker, NULL);
+  g_source_set_static_name (worker->read_source, "[amorsize] worker output");
+  g_source_attach (worker->read_source, worker->run->context);
+}
+
+/* Sends @worker the chunks it has not got yet, and starts the read of the
+ * next answer, if they are not under way. A chunk goes into the socket at
+ * once when it fits there, as nearly all do; the rest of one that does
+ * not, or that fails (the write reports it), is written asynchronously. */
 static void
 worker_pump (Worker *worker)
 {
-  Run *run = worker->run;
-
   if (worker->state == WORKER_DEAD || worker->kill_reason != NULL || worker->lost != NULL)
     return;
 
@@ -984,26 +1035,34 @@ worker_pump (Worker *worker)
     for (GList *l = worker->inflight.head; l != NULL; l = l->next)
       {
         Chunk *chunk = l->data;
+        gsize sent = 0;
 
-        if (!chunk->written)
+        if (chunk->written)
+          continue;
+        if (amor_wire_send_frame (g_socket_get_fd (worker->socket), AMOR_WIRE_CHUNK,
+                                  chunk->message, chunk->sent, &sent, NULL))
           {
-            worker->writing = TRUE;
-            worker_op_begin (worker);
-            amor_wire_write_frame_async (g_io_stream_get_output_stream (worker->stream),
-                                         AMOR_WIRE_CHUNK, chunk->message,
-                                         worker_written_cb, worker);
-            break;
+            chunk->sent += sent;
+            if (chunk->sent == AMOR_WIRE_HEADER_SIZE + g_variant_get_size (chunk->message))
+              {
+                chunk->written = TRUE;
+                g_clear_pointer (&chunk->message, g_variant_unref);
+                continue;
+              }
           }
+        g_debug ("process pool: chunk %u to worker %u: %" G_GSIZE_FORMAT " bytes sent, "
+                 "the rest as the worker reads", chunk->id, worker->id, chunk->sent);
+        worker->writing = TRUE;
+        worker_op_begin (worker);
+        amor_wire_write_frame_async (g_io_stream_get_output_stream (worker->stream),
+                                     AMOR_WIRE_CHUNK, chunk->message, chunk->sent,
+                                     worker_written_cb, worker);
+        break;
       }
 
   if (!worker->reading && !g_queue_is_empty (&worker->inflight) &&
       ((Chunk *) g_queue_peek_head (&worker->inflight))->written)
-    {
-      worker->reading = TRUE;
-      worker_op_begin (worker);
-      amor_wire_read_frame_async (g_io_stream_get_input_stream (worker->stream),
-                                  run->self->max_frame_size, worker_answer_cb, worker);
-    }
+    worker_read (worker);
 }
 
 /* The @n items @indices as an array of the map's item type (a copy of
@@ -1089,23 +1148,23 @@ run_send (Run    *run,
 
 /* Spawning */
 
+/* The first frame read from @worker: @body of @type, or @error (taken). */
 static void
-worker_hello_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+worker_hello (Worker  *worker,
+              guint8   type,
+              GBytes  *body,
+              GError  *error)
 {
-  Worker *worker = user_data;
   Run *run = worker->run;
   AmorProcessPool *self = run->self;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) body = NULL;
   g_autoptr(GVariant) hello = NULL;
-  guint8 type = 0;
 
-  body = amor_wire_read_frame_finish (G_INPUT_STREAM (source), result, &type, NULL, &error);
   worker->reading = FALSE;
   if (!worker_op_end (worker))
-    return;
+    {
+      g_clear_error (&error);
+      return;
+    }
 
   if (worker->hello_timeout != NULL)
     {
@@ -1149,6 +1208,7 @@ worker_hello_cb (GObject      *source,
   worker->state = WORKER_IDLE;
 
 out:
+  g_clear_error (&error);
   run_schedule (run);
   worker_unref (worker);
 }
@@ -1285,10 +1345,7 @@ run_spawn (Run *run)
   g_source_set_static_name (worker->hello_timeout, "[amorsize] worker hello timeout");
   g_source_attach (worker->hello_timeout, run->context);
 
-  worker->reading = TRUE;
-  worker_op_begin (worker);
-  amor_wire_read_frame_async (g_io_stream_get_input_stream (worker->stream),
-                              self->max_frame_size, worker_hello_cb, worker);
+  worker_read (worker);
   return TRUE;
 }
 

@@ -114,30 +114,25 @@ GVariant           *amor_wire_hello_new     (void);
 gboolean            amor_wire_hello_check   (GVariant      *hello,
                                              GError       **error);
 
-/* Reading frames on the pool's side (async, on the thread-default context).
+/* Writing frames on the pool's side (the worker's answers are read with
+ * amor-wire-reader-private.h).
  *
- * The finish function returns the body, still to be decoded with
- * amor_wire_body_decode(), or NULL with:
- *   G_IO_ERROR_CONNECTION_CLOSED  the stream ended before a new frame
- *   G_IO_ERROR_PARTIAL_INPUT      the stream ended inside a frame
- *   AMOR_ERROR_INVALID_DATA       a malformed header, or a frame longer
- *                                 than @max_frame (*frame_size says how
- *                                 long)
- *   any error of the stream. */
-void                amor_wire_read_frame_async  (GInputStream        *stream,
-                                                 gsize                max_frame,
-                                                 GAsyncReadyCallback  callback,
-                                                 gpointer             user_data);
-GBytes             *amor_wire_read_frame_finish (GInputStream        *stream,
-                                                 GAsyncResult        *result,
-                                                 guint8              *type,
-                                                 gsize               *frame_size,
-                                                 GError             **error);
-
-/* Writes a frame whose body is @body (serialised here if it is not yet). */
+ * Sends, without blocking, as much of the frame of @type and @body as
+ * @fd (a socket) takes, from byte @offset of the frame: *@sent says how
+ * much (0 when the socket is full). FALSE with @error when the socket
+ * fails (the worker died). */
+gboolean            amor_wire_send_frame         (int                  fd,
+                                                  guint8               type,
+                                                  GVariant            *body,
+                                                  gsize                offset,
+                                                  gsize               *sent,
+                                                  GError             **error);
+/* Writes the frame of @type and @body from byte @offset on, however long
+ * the socket takes to take it. */
 void                amor_wire_write_frame_async  (GOutputStream       *stream,
                                                   guint8               type,
                                                   GVariant            *body,
+                                                  gsize                offset,
                                                   GAsyncReadyCallback  callback,
                                                   gpointer             user_data);
 gboolean            amor_wire_write_frame_finish (GOutputStream       *stream,

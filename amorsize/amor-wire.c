@@ -5,11 +5,13 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "amor-error.h"
 #include "amor-wire-private.h"
+#include "amor-wire-reader-private.h"
 
 const GVariantType *
 amor_wire_body_type (guint8 type)
@@ -131,145 +133,6 @@ amor_wire_hello_check (GVariant  *hello,
   return TRUE;
 }
 
-/* Async reading */
-
-typedef struct
-{
-  gsize   max_frame;
-  guint8  header[AMOR_WIRE_HEADER_SIZE];
-  guint8  type;
-  guint32 length;
-  guint8 *body;
-} ReadFrame;
-
-static void
-read_frame_free (gpointer data)
-{
-  ReadFrame *rf = data;
-
-  g_free (rf->body);
-  g_free (rf);
-}
-
-static void
-read_frame_body_cb (GObject      *source,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  GTask *task = user_data;
-  ReadFrame *rf = g_task_get_task_data (task);
-  GError *error = NULL;
-  gsize n_read = 0;
-  g_autoptr(GBytes) bytes = NULL;
-
-  if (!g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &n_read, &error))
-    {
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
-
-  if (n_read < rf->length)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
-                               "the output ended after %" G_GSIZE_FORMAT " of the %"
-                               G_GUINT32_FORMAT " bytes of a frame",
-                               n_read, rf->length);
-      g_object_unref (task);
-      return;
-    }
-
-  bytes = g_bytes_new_take (g_steal_pointer (&rf->body), rf->length);
-  g_task_return_pointer (task, g_steal_pointer (&bytes), (GDestroyNotify) g_bytes_unref);
-  g_object_unref (task);
-}
-
-static void
-read_frame_header_cb (GObject      *source,
-                      GAsyncResult *result,
-                      gpointer      user_data)
-{
-  GTask *task = user_data;
-  ReadFrame *rf = g_task_get_task_data (task);
-  GInputStream *stream = G_INPUT_STREAM (source);
-  GError *error = NULL;
-  gsize n_read = 0;
-
-  if (!g_input_stream_read_all_finish (stream, result, &n_read, &error))
-    {
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
-
-  if (n_read == 0)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
-                               "the output ended");
-      g_object_unref (task);
-      return;
-    }
-
-  if (n_read < AMOR_WIRE_HEADER_SIZE)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
-                               "the output ended inside a frame header");
-      g_object_unref (task);
-      return;
-    }
-
-  if (!amor_wire_header_decode (rf->header, rf->max_frame, &rf->type, &rf->length, &error))
-    {
-      g_task_return_error (task, error);
-      g_object_unref (task);
-      return;
-    }
-
-  /* g_malloc() memory is aligned for any GVariant. */
-  rf->body = g_malloc (MAX (rf->length, 1));
-  g_input_stream_read_all_async (stream, rf->body, rf->length, G_PRIORITY_DEFAULT,
-                                 NULL, read_frame_body_cb, task);
-}
-
-void
-amor_wire_read_frame_async (GInputStream        *stream,
-                            gsize                max_frame,
-                            GAsyncReadyCallback  callback,
-                            gpointer             user_data)
-{
-  GTask *task = g_task_new (stream, NULL, callback, user_data);
-  ReadFrame *rf = g_new0 (ReadFrame, 1);
-
-  rf->max_frame = max_frame;
-  g_task_set_source_tag (task, amor_wire_read_frame_async);
-  g_task_set_name (task, "[amorsize] read frame");
-  g_task_set_task_data (task, rf, read_frame_free);
-
-  g_input_stream_read_all_async (stream, rf->header, AMOR_WIRE_HEADER_SIZE,
-                                 G_PRIORITY_DEFAULT, NULL,
-                                 read_frame_header_cb, task);
-}
-
-GBytes *
-amor_wire_read_frame_finish (GInputStream  *stream,
-                             GAsyncResult  *result,
-                             guint8        *type,
-                             gsize         *frame_size,
-                             GError       **error)
-{
-  GTask *task = G_TASK (result);
-  ReadFrame *rf = g_task_get_task_data (task);
-
-  g_return_val_if_fail (g_task_is_valid (result, stream), NULL);
-
-  if (type != NULL)
-    *type = rf->type;
-  if (frame_size != NULL)
-    *frame_size = AMOR_WIRE_HEADER_SIZE + (gsize) rf->length;
-
-  return g_task_propagate_pointer (task, error);
-}
-
 /* Async writing */
 
 typedef struct
@@ -303,31 +166,101 @@ write_frame_cb (GObject      *source,
   g_object_unref (task);
 }
 
+/* Points @vectors (2) at the frame of @header and @body, past its first
+ * @offset bytes; returns how many vectors are left. */
+static guint
+frame_vectors_from (GOutputVector *vectors,
+                    const guint8  *header,
+                    GVariant      *body,
+                    gsize          offset)
+{
+  vectors[0].buffer = header;
+  vectors[0].size = AMOR_WIRE_HEADER_SIZE;
+  vectors[1].buffer = g_variant_get_data (body);
+  vectors[1].size = g_variant_get_size (body);
+
+  if (offset >= AMOR_WIRE_HEADER_SIZE)
+    {
+      offset -= AMOR_WIRE_HEADER_SIZE;
+      g_assert (offset <= vectors[1].size);
+      vectors[0].buffer = (const guint8 *) vectors[1].buffer + offset;
+      vectors[0].size = vectors[1].size - offset;
+      return 1;
+    }
+  vectors[0].buffer = header + offset;
+  vectors[0].size = AMOR_WIRE_HEADER_SIZE - offset;
+  return 2;
+}
+
 void
 amor_wire_write_frame_async (GOutputStream       *stream,
                              guint8               type,
                              GVariant            *body,
+                             gsize                offset,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
   GTask *task = g_task_new (stream, NULL, callback, user_data);
   WriteFrame *wf = g_new0 (WriteFrame, 1);
-  gsize size;
+  guint n_vectors;
 
   g_task_set_source_tag (task, amor_wire_write_frame_async);
   g_task_set_name (task, "[amorsize] write frame");
   g_task_set_task_data (task, wf, write_frame_free);
 
   wf->body = g_variant_ref (body);
-  size = g_variant_get_size (body);
-  amor_wire_header_encode (wf->header, type, (guint32) size);
-  wf->vectors[0].buffer = wf->header;
-  wf->vectors[0].size = AMOR_WIRE_HEADER_SIZE;
-  wf->vectors[1].buffer = g_variant_get_data (body);
-  wf->vectors[1].size = size;
+  amor_wire_header_encode (wf->header, type, (guint32) g_variant_get_size (body));
+  n_vectors = frame_vectors_from (wf->vectors, wf->header, body, offset);
 
-  g_output_stream_writev_all_async (stream, wf->vectors, 2, G_PRIORITY_DEFAULT,
+  g_output_stream_writev_all_async (stream, wf->vectors, n_vectors, G_PRIORITY_DEFAULT,
                                     NULL, write_frame_cb, task);
+}
+
+gboolean
+amor_wire_send_frame (int        fd,
+                      guint8     type,
+                      GVariant  *body,
+                      gsize      offset,
+                      gsize     *sent,
+                      GError   **error)
+{
+  guint8 header[AMOR_WIRE_HEADER_SIZE];
+  GOutputVector vectors[2];
+  struct iovec iov[2];
+  struct msghdr msg = { 0 };
+  guint n_vectors;
+  gssize n;
+
+  *sent = 0;
+  amor_wire_header_encode (header, type, (guint32) g_variant_get_size (body));
+  n_vectors = frame_vectors_from (vectors, header, body, offset);
+  for (guint i = 0; i < n_vectors; i++)
+    {
+      iov[i].iov_base = (gpointer) vectors[i].buffer;
+      iov[i].iov_len = vectors[i].size;
+    }
+  msg.msg_iov = iov;
+  msg.msg_iovlen = n_vectors;
+
+  do
+    /* MSG_NOSIGNAL: a worker that died is an error here, not a SIGPIPE. */
+    n = sendmsg (fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+
+  if (n >= 0)
+    {
+      *sent = (gsize) n;
+      return TRUE;
+    }
+  if (errno == EAGAIN || errno == EWOULDBLOCK)
+    return TRUE;
+  {
+    int errsv = errno;
+
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                 "Could not write to the worker: %s", g_strerror (errsv));
+  }
+  return FALSE;
 }
 
 gboolean
@@ -342,38 +275,6 @@ amor_wire_write_frame_finish (GOutputStream  *stream,
 
 /* Blocking I/O on file descriptors */
 
-/* Reads up to @size bytes; returns how many (less only at the end of the
- * input), or -1 with @error set. */
-static gssize
-read_full (int      fd,
-           guint8  *buffer,
-           gsize    size,
-           GError **error)
-{
-  gsize done = 0;
-
-  while (done < size)
-    {
-      gssize n = read (fd, buffer + done, size - done);
-
-      if (n < 0)
-        {
-          int errsv = errno;
-
-          if (errsv == EINTR)
-            continue;
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                       "Could not read the input: %s", g_strerror (errsv));
-          return -1;
-        }
-      if (n == 0)
-        break;
-      done += (gsize) n;
-    }
-
-  return (gssize) done;
-}
-
 gboolean
 amor_wire_read_frame_fd (int        fd,
                          gsize      max_frame,
@@ -381,48 +282,32 @@ amor_wire_read_frame_fd (int        fd,
                          GVariant **body,
                          GError   **error)
 {
-  guint8 header[AMOR_WIRE_HEADER_SIZE];
-  guint32 length;
-  guint8 *data;
-  gssize n;
+  g_autoptr(AmorWireReader) reader = amor_wire_reader_new ();
   g_autoptr(GBytes) bytes = NULL;
+  GError *local_error = NULL;
 
   *body = NULL;
-
-  n = read_full (fd, header, sizeof header, error);
-  if (n < 0)
-    return FALSE;
-  if (n == 0)
-    return FALSE;            /* the end of the input */
-  if (n < (gssize) sizeof header)
+  /* A blocking descriptor: the reader waits for the whole frame. */
+  switch (amor_wire_reader_read (reader, fd, max_frame, type, &bytes, NULL, &local_error))
     {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
-                           "The input ended inside a frame header");
+    case AMOR_WIRE_READ_FRAME:
+      *body = amor_wire_body_decode (*type, bytes, error);
+      return *body != NULL;
+
+    case AMOR_WIRE_READ_AGAIN:
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
+                           "The input is non-blocking");
+      return FALSE;
+
+    case AMOR_WIRE_READ_FAILED:
+    default:
+      /* The end of the input, where a frame would begin: no error. */
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
+        g_clear_error (&local_error);
+      else
+        g_propagate_error (error, local_error);
       return FALSE;
     }
-
-  if (!amor_wire_header_decode (header, max_frame, type, &length, error))
-    return FALSE;
-
-  data = g_malloc (MAX (length, 1));
-  n = read_full (fd, data, length, error);
-  if (n < 0)
-    {
-      g_free (data);
-      return FALSE;
-    }
-  if ((gsize) n < length)
-    {
-      g_free (data);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
-                   "The input ended after %" G_GSSIZE_FORMAT " of the %"
-                   G_GUINT32_FORMAT " bytes of a frame", n, length);
-      return FALSE;
-    }
-
-  bytes = g_bytes_new_take (data, length);
-  *body = amor_wire_body_decode (*type, bytes, error);
-  return *body != NULL;
 }
 
 gboolean

@@ -1001,6 +1001,24 @@ test_too_large_items (void)
   g_assert_nonnull (strstr (error->message, "chunk 2 (item 1)"));
 }
 
+/* Chunks larger than a socket takes at once: what does not fit is written
+ * as the worker reads. */
+static void
+test_larger_than_socket (void)
+{
+  g_autoptr(AmorProcessPool) pool = make_pool (2, NULL);
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* The first chunks hold a quarter of the items: 320 kB, more than the
+   * 208 kB a socket holds by default. */
+  amor_process_pool_set_result_type (pool, G_VARIANT_TYPE_UINT64);
+  set_hand_plan (pool, 2, 80000, AMOR_SCHEDULE_FIXED);
+  results = map_sync (pool, items_range (160000), &error);
+  g_assert_no_error (error);
+  assert_typed_results (results, 160000);
+}
+
 static void
 test_bad_argv (void)
 {
@@ -2166,6 +2184,7 @@ main (int   argc,
   g_test_add_data_func ("/process-pool/child/traced", NULL, test_child_traced);
   g_test_add_data_func ("/process-pool/child/traced-sync", "sync", test_child_traced);
   g_test_add_func ("/process-pool/input/too-large", test_too_large_items);
+  g_test_add_func ("/process-pool/input/larger-than-socket", test_larger_than_socket);
   g_test_add_func ("/process-pool/argv/missing", test_bad_argv);
   g_test_add_func ("/process-pool/argv/exit-before-hello", test_exit_before_hello);
   g_test_add_func ("/process-pool/argv/no-hello", test_no_hello);
