@@ -991,22 +991,31 @@ worker_readable_cb (int          fd,
   GSource *source = worker->read_source;
   GError *error = NULL;
   guint8 type = 0;
+  gboolean again;
 
   if (amor_wire_reader_read (worker->reader, fd, worker->run->self->max_frame_size,
                              &type, &body, NULL, &error) == AMOR_WIRE_READ_AGAIN)
     return G_SOURCE_CONTINUE;
 
-  /* A frame, or the end: the read is over. */
-  worker->read_source = NULL;
-  g_source_unref (source);
+  /* A frame, or the end: the read is over. The source stays for the next
+   * one if the worker is sent another chunk meanwhile (worker_read()). */
+  worker_ref (worker);
   if (worker->said_hello)
     worker_answer (worker, type, body, error);
   else
     worker_hello (worker, type, body, error);
-  return G_SOURCE_REMOVE;
+
+  again = worker->reading && worker->read_source == source;
+  if (!again && worker->read_source == source)
+    worker->read_source = NULL;
+  if (!again)
+    g_source_unref (source);
+  worker_unref (worker);
+  return again ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
-/* Reads the next frame of @worker, when it comes (worker_readable_cb()). */
+/* Reads the next frame of @worker when it comes (worker_readable_cb()),
+ * on the source of the last one if it is still there. */
 static void
 worker_read (Worker *worker)
 {
@@ -1014,10 +1023,15 @@ worker_read (Worker *worker)
   worker_op_begin (worker);
   if (worker->reader == NULL)
     worker->reader = amor_wire_reader_new ();
+  if (worker->read_source != NULL)
+    return;
   worker->read_source = g_unix_fd_source_new (g_socket_get_fd (worker->socket),
                                               G_IO_IN | G_IO_HUP | G_IO_ERR);
   g_source_set_callback (worker->read_source, G_SOURCE_FUNC (worker_readable_cb), worker, NULL);
   g_source_set_static_name (worker->read_source, "[amorsize] worker output");
+  /* Its callback never runs the main context: GLib need not take its
+   * descriptor out of the poll set around it (two wakeups). */
+  g_source_set_can_recurse (worker->read_source, TRUE);
   g_source_attach (worker->read_source, worker->run->context);
 }
 
