@@ -2992,9 +2992,7 @@ run_local_serialization (Run *run)
           g_autoptr(GVariant) array = g_variant_get_variant (boxed_array);
 
           for (gsize i = 0; i < n; i++)
-            {
-              g_autoptr(GVariant) child = amor_wire_array_get (array, i);
-            }
+            g_variant_unref (amor_wire_array_get (array, i));
         }
       elapsed = amor_clock_now_ns () - t0;
       for (gsize i = 0; i < n; i++)

@@ -484,19 +484,21 @@ amor_wire_chunk_answer (GVariant  *answer,
 GVariant *
 amor_wire_items_unbox (GVariant *items)
 {
-  g_autoptr(GVariant) owned = g_variant_ref_sink (items);
-  gsize n = g_variant_n_children (items);
   g_autofree GVariant **values = NULL;
   GVariant *array;
+  gsize n;
 
+  g_variant_ref_sink (items);
   if (!g_variant_is_of_type (items, G_VARIANT_TYPE ("av")))
-    return g_variant_ref (items);
+    return items;
 
+  n = g_variant_n_children (items);
   values = g_new (GVariant *, MAX (n, 1));
   for (gsize i = 0; i < n; i++)
     values[i] = amor_wire_array_get (items, i);
   array = amor_wire_items_array (values, n);
   for (gsize i = 0; i < n; i++)
     g_variant_unref (values[i]);
+  g_variant_unref (items);
   return array;
 }
