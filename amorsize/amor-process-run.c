@@ -1,0 +1,1291 @@
+/* amor-process-run.c: a map of an AmorProcessPool
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <math.h>
+
+#include "amor-error.h"
+#include "amor-optimizer-private.h"
+#include "amor-clock-private.h"
+#include "amor-wire-private.h"
+#include "amor-process-pool-private.h"
+
+/* Records the first reason the map stops; takes @error. */
+void
+run_fail (Run    *run,
+          GError *error)
+{
+  if (run->error == NULL && !run->cancelled)
+    {
+      g_debug ("process pool: map failed: %s", error->message);
+      run->error = error;
+    }
+  else
+    g_error_free (error);
+  run->phase = PHASE_STOPPING;
+}
+
+/* The median of a few doubles (sorts them). */
+static double
+median (GArray *values)
+{
+  double *v = (double *) (void *) values->data;
+  guint n = values->len;
+
+  if (n == 0)
+    return 0.0;
+  for (guint i = 1; i < n; i++)
+    for (guint j = i; j > 0 && v[j - 1] > v[j]; j--)
+      {
+        double t = v[j];
+        v[j] = v[j - 1];
+        v[j - 1] = t;
+      }
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+/* Scheduling */
+
+/* The j-th point of the golden-ratio sequence that AmorSampler spreads its
+ * samples with. */
+static double
+spread_point (guint64 j)
+{
+  double x = 0.5 + (double) j * 0.61803398874989484820;
+
+  return x - floor (x);
+}
+
+static gboolean
+sampled_find (GArray  *sampled,
+              guint64  index,
+              guint   *position)
+{
+  guint lo = 0, hi = sampled->len;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (g_array_index (sampled, guint64, mid) < index)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  *position = lo;
+  return lo < sampled->len && g_array_index (sampled, guint64, lo) == index;
+}
+
+/* The next item to sample, spread over the input, never one sampled yet. */
+static guint64
+run_next_sample_index (Run *run)
+{
+  guint position;
+
+  for (;;)
+    {
+      guint64 index;
+
+      if (run->sample_cursor > 4 * run->n_items + 64)
+        {
+          for (index = 0; index < run->n_items; index++)
+            if (!sampled_find (run->sampled, index, &position))
+              break;
+        }
+      else
+        {
+          index = (guint64) (spread_point (run->sample_cursor++) * (double) run->n_items);
+          index = MIN (index, run->n_items - 1);
+        }
+
+      if (!sampled_find (run->sampled, index, &position))
+        {
+          g_array_insert_val (run->sampled, position, index);
+          return index;
+        }
+    }
+}
+
+static guint
+run_count_workers (Run         *run,
+                   WorkerState  state)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < run->workers->len; i++)
+    if (((Worker *) g_ptr_array_index (run->workers, i))->state == state)
+      n++;
+  return n;
+}
+
+/* The workers running chunks of the plan. */
+static guint
+run_count_at_work (Run *run)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < run->workers->len; i++)
+    n += worker_work_chunk (g_ptr_array_index (run->workers, i)) != NULL;
+  return n;
+}
+
+static guint
+run_count_ready (Run *run)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < run->workers->len; i++)
+    n += worker_is_ready (g_ptr_array_index (run->workers, i));
+  return n;
+}
+
+/* The workers a parallel plan would use: the usable CPUs, or fewer. */
+guint
+run_wanted_workers (Run *run)
+{
+  guint n_cpus = MAX (1, amor_system_get_n_cpus (amor_process_pool_get_system (run->self)));
+
+  return run->self->n_workers > 0 ? MIN (n_cpus, run->self->n_workers) : n_cpus;
+}
+
+/* Sampling runs while most CPUs wait: as AmorSampler does, it stops once it
+ * has two durations and has taken its time budget or this share of the
+ * estimated time of the whole map on all the CPUs it may use... */
+#define SAMPLING_SHARE 0.02
+/* ...but goes on below this (a round trip costs about as much). */
+#define SAMPLING_FLOOR 100e-6
+
+/* How many items the next sampling chunk takes, 0 when sampling is over:
+ * the rule of amor_sampler_run(), a chunk at a time (the worker times each
+ * item, so one round trip times a whole chunk). Two items first, so that
+ * the mean is known; then the rest of the base sample size; then, while
+ * the CV is above 0.5, more up to the maximum sample size — as far as the
+ * time budget goes, the next chunk included. */
+static guint64
+run_sample_count (Run *run)
+{
+  guint64 taken = run->sampled->len;
+  guint64 left = run->n_items - taken;
+  guint base = amor_sampler_get_sample_size (run->sampler);
+  guint max_size = MAX (base, amor_sampler_get_max_sample_size (run->sampler));
+  double budget = amor_sampler_get_time_budget (run->sampler);
+  double elapsed, mean;
+  guint64 count;
+  guint parallel;
+
+  if (left == 0)
+    return 0;
+  if (taken == 0)
+    return MIN (MIN (base, 2), left);
+
+  /* The share is of the map's time on the CPUs it may use: sampling runs
+   * while most of them wait. */
+  mean = amor_sampler_get_mean (run->sampler);
+  budget = MIN (budget, MAX (SAMPLING_FLOOR, SAMPLING_SHARE * (double) run->n_items * mean /
+                                             (double) run_wanted_workers (run)));
+  elapsed = amor_clock_seconds_since (run->sampling_start_ns);
+  /* The base sample size is taken whatever the budget when the items
+   * left of it cost nothing to speak of: two samples of tiny items are a
+   * poor estimate, five cost no more. */
+  if (elapsed >= budget && taken >= MIN (base, 2) &&
+      (taken >= base || mean * (double) (base - taken) > SAMPLING_FLOOR))
+    return 0;
+
+  if (taken < base)
+    count = MIN (base - taken, left);
+  else if (taken < max_size && amor_sampler_get_cv (run->sampler) > 0.5)
+    count = MIN (max_size - taken, left);
+  else
+    return 0;
+
+  /* Workers sample in parallel, a share of each round each (with this
+   * thread and the busy workers, in run_here()): the time left holds
+   * that many more items. */
+  parallel = run->here ? run_count_ready (run) + 1 : run_count_workers (run, WORKER_IDLE);
+  parallel = MAX (parallel, 1);
+  if (mean > 0.0 && elapsed < budget && (budget - elapsed) * parallel / mean < (double) count)
+    count = MAX (1, (guint64) ((budget - elapsed) * parallel / mean));
+  return count;
+}
+
+/* When run_sample_count() says sampling is over while workers still time
+ * their last samples: whether the others go on without waiting for them.
+ * They do with the plan (@count left at 0) once the sample size is timed
+ * (or every item taken is), else with @count more items to sample — more
+ * samples rather than a worker waiting: their results are kept. FALSE
+ * when no item is left to sample. */
+static gboolean
+run_sampling_goes_on (Run     *run,
+                      guint64 *count)
+{
+  guint needed = (guint) MIN ((guint64) run->sampled->len,
+                              amor_sampler_get_sample_size (run->sampler));
+  guint timed = amor_sampler_get_n_samples (run->sampler);
+
+  if (timed >= needed)
+    return TRUE;
+  *count = MIN ((guint64) (needed - timed), run->n_items - run->sampled->len);
+  return *count > 0;
+}
+
+static int
+compare_guint64 (gconstpointer a,
+                 gconstpointer b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* A chunk of @n items to sample, spread over the input. */
+static Chunk *
+run_sample_chunk (Run     *run,
+                  guint64  n)
+{
+  Chunk *chunk = g_new0 (Chunk, 1);
+
+  chunk->indices = g_new (guint64, n);
+  for (guint64 i = 0; i < n; i++)
+    chunk->indices[i] = run_next_sample_index (run);
+  qsort (chunk->indices, n, sizeof (guint64), compare_guint64);
+  chunk->n = n;
+  chunk->sample = TRUE;
+  return chunk;
+}
+
+static Worker *
+run_find_idle (Run *run)
+{
+  for (guint i = 0; i < run->workers->len; i++)
+    {
+      Worker *worker = g_ptr_array_index (run->workers, i);
+
+      if (worker->state == WORKER_IDLE)
+        return worker;
+    }
+  return NULL;
+}
+
+/* Plans @n_items items from @sampler with the costs of processes: the
+ * spawn time as the fork-join cost (0 once every usable CPU has a worker;
+ * @alive run already), the round trip of a chunk as the dispatch cost, and
+ * @parallel_item_cost per item handed to a worker. */
+static AmorResult *
+pool_plan (AmorProcessPool *self,
+           AmorSampler     *sampler,
+           guint64          n_items,
+           guint            alive,
+           double           spawn_cost,
+           double           dispatch_cost,
+           double           parallel_item_cost)
+{
+  AmorSystem *machine = amor_process_pool_get_system (self);
+  g_autoptr(AmorSystem) system = NULL;
+  g_autoptr(AmorOptimizer) optimizer = NULL;
+  guint n_cpus = MAX (1, amor_system_get_n_cpus (machine));
+  double fork_join;
+
+  /* The fork-join cost of a team of n_cpus: starting the workers that are
+   * not running yet (they start at once), nothing when all are running. */
+  fork_join = alive >= n_cpus ? 0.0
+            : spawn_cost * (double) (n_cpus - MAX (alive, 1)) / (double) MAX (1, n_cpus - 1);
+  if (n_cpus == 1)
+    fork_join = 0.0;
+
+  system = amor_system_new_custom (n_cpus,
+                                   amor_system_get_n_physical_cores (machine),
+                                   amor_system_get_available_memory (machine),
+                                   fork_join, dispatch_cost);
+  optimizer = amor_optimizer_new ();
+  amor_optimizer_set_system (optimizer, system);
+  amor_optimizer_set_min_speedup (optimizer, self->min_speedup);
+  amor_optimizer_set_max_workers (optimizer, self->n_workers);
+  amor_optimizer_set_target_chunk_duration (optimizer, self->target_chunk_duration);
+  amor_optimizer_set_parallel_item_cost (optimizer, parallel_item_cost);
+  /* run_next_chunk() shrinks the last chunks. */
+  amor_optimizer_set_tapered_tail (optimizer, TRUE);
+
+  g_debug ("process pool: planning with spawn %.6f s (fork-join %.6f s), round "
+           "trip %.6f s, serialisation %.9f s per item%s",
+           spawn_cost, fork_join, dispatch_cost,
+           parallel_item_cost > 0.0 ? parallel_item_cost : self->serialization_cost,
+           parallel_item_cost > 0.0 ? " (parallel only)" : "");
+
+  return amor_optimizer_plan (optimizer, sampler, n_items);
+}
+
+/* Plans the map from the samples the workers timed. Their serialisation
+ * cost is in the sampled durations: a serial plan runs on a worker too. */
+AmorResult *
+run_make_plan (Run *run)
+{
+  AmorProcessPool *self = run->self;
+
+  if (run->dispatch->len > 0)
+    {
+      self->dispatch_cost = median (run->dispatch);
+      g_object_notify_by_pspec (G_OBJECT (self), amor_process_pool_pspecs[PROP_DISPATCH_COST]);
+    }
+  if (run->serialization_n > 0)
+    {
+      self->serialization_cost = run->serialization_sum / (double) run->serialization_n;
+      g_object_notify_by_pspec (G_OBJECT (self), amor_process_pool_pspecs[PROP_SERIALIZATION_COST]);
+    }
+
+  return pool_plan (self, run->sampler, run->n_items, run->n_kept,
+                    self->spawn_cost, self->dispatch_cost, 0.0);
+}
+
+static gboolean run_help_cb (gpointer user_data);
+
+void
+run_start_plan (Run *run)
+{
+  guint64 n = run->n_items;
+  guint64 n_chunks;
+
+  run->phase = PHASE_RUNNING;
+  if (run->plan == NULL)
+    run->plan = run_make_plan (run);
+
+  run->schedule = amor_result_get_schedule (run->plan);
+  run->n_workers = MAX (1, amor_result_get_n_workers (run->plan));
+  run->chunk_size = amor_result_get_chunk_size (run->plan);
+
+  if (run->schedule == AMOR_SCHEDULE_SERIAL || run->n_workers == 1)
+    {
+      /* One worker, in chunks of the base size rather than one frame of
+       * every item. */
+      guint64 base = amor_result_get_base_chunk_size (run->plan);
+
+      run->n_workers = 1;
+      run->schedule = AMOR_SCHEDULE_FIXED;
+      if (base > 0)
+        run->chunk_size = base;
+    }
+  run->chunk_size = CLAMP (run->chunk_size, 1, MAX (n, 1));
+  run->plan_item_cost = amor_profile_get_mean (run->profile);
+
+  n_chunks = n / run->chunk_size + (n % run->chunk_size != 0);
+  if (n_chunks < run->n_workers)
+    run->n_workers = (guint) MAX (n_chunks, 1);
+
+  /* A blocking map sampled in the calling thread: rather than wait for
+   * the workers, that thread is one of them, its chunks run between
+   * their messages. */
+  if (run->local && run->n_workers > 1 && run->helper == NULL)
+    {
+      run->helper = g_idle_source_new ();
+      g_source_set_callback (run->helper, run_help_cb, run, NULL);
+      g_source_set_static_name (run->helper, "[amorsize] map in the calling thread");
+      g_source_attach (run->helper, run->context);
+    }
+
+  g_debug ("process pool: %" G_GUINT64_FORMAT " items (%u sampled) on %u workers, "
+           "%s chunks of %" G_GUINT64_FORMAT " (trend %.2f%s)",
+           n, run->sampled->len, run->n_workers,
+           run->schedule == AMOR_SCHEDULE_GUIDED ? "guided" : "fixed", run->chunk_size,
+           amor_profile_get_trend (run->profile),
+           amor_profile_knows_trend (run->profile) ? "" : ", too few items timed to tell");
+}
+
+/* How far a plan's chunk may shrink (run_chunk_items()). */
+#define CHUNK_ITEMS_SHRINK 4
+
+/* The plan's chunk size, in items, for the next items: the plan sizes a
+ * chunk from the mean of a few samples, and the items timed since tell
+ * better what the next ones cost — the mean of many more, or, where the
+ * cost follows the place in the input, what the items around them took.
+ * A chunk whose items cost more than the plan thought shrinks to last
+ * about what it meant (down to a quarter of its size). One whose items
+ * cost less keeps its size: where the cost steps up just past the items
+ * timed, a stretched chunk would run into the dear ones. */
+static guint64
+run_chunk_items (Run *run)
+{
+  guint64 end = MIN (run->next + run->chunk_size, run->n_items);
+  double now, items;
+
+  if (run->plan_item_cost <= 0.0 || end <= run->next)
+    return run->chunk_size;
+  now = amor_profile_estimate (run->profile, run->next, end);
+  if (now <= 0.0)
+    return run->chunk_size;
+
+  items = (double) run->chunk_size * run->plan_item_cost / now;
+  items = CLAMP (items, (double) run->chunk_size / CHUNK_ITEMS_SHRINK,
+                 (double) run->chunk_size);
+  return MAX ((guint64) (items + 0.5), 1);
+}
+
+/* Moves run->next past the sampled items at its front (done already), and
+ * returns how many items are left to hand out from there. */
+static guint64
+run_skip_sampled (Run *run)
+{
+  while (run->skip_pos < run->sampled->len &&
+         g_array_index (run->sampled, guint64, run->skip_pos) <= run->next)
+    {
+      if (g_array_index (run->sampled, guint64, run->skip_pos) == run->next)
+        run->next++;
+      run->skip_pos++;
+    }
+  if (run->next >= run->n_items)
+    return 0;
+  return run->n_items - run->next - (run->sampled->len - run->skip_pos);
+}
+
+/* How large the first chunks of the pool's own plans are, in items, for
+ * @unassigned items left to hand out (0 where the plan's size holds): a
+ * 2n-th of the work left, for n workers, at the cost the profile gives the
+ * next items, and at most a 2n-th of those left. While many items are left
+ * a few large chunks do as well as many of the plan's size, and save their
+ * round trips and calls into the work function — a few hundred
+ * microseconds each where the work is in Python or JavaScript. Counted in
+ * time, where the cost follows the place in the input (the samples, spread
+ * over the map, tell), the first chunks hold fewer of the dear items. A
+ * plan given to the pool runs as given. */
+static guint64
+run_opening_items (Run     *run,
+                   guint64  unassigned)
+{
+  guint64 parts = 2 * (guint64) run->n_workers;
+  guint64 items = unassigned / parts + (unassigned % parts != 0);
+  double left, front;
+
+  /* Until the profile can tell whether the cost follows the place in the
+   * input, a large chunk might be the dearest part of it. */
+  if (!run->opening || run->n_workers < 2 || items == 0 ||
+      !amor_profile_knows_trend (run->profile))
+    return 0;
+  left = (double) unassigned * amor_profile_estimate (run->profile, run->next, run->n_items);
+  front = amor_profile_estimate (run->profile, run->next, MIN (run->next + items, run->n_items));
+  if (left <= 0.0 || front <= 0.0)
+    return 0;
+  return MIN (items, (guint64) (left / (double) parts / front));
+}
+
+/* The next chunk of unsampled items, at most @max of them, or NULL when
+ * all are handed out. */
+static Chunk *
+run_take_chunk (Run     *run,
+                guint64  max)
+{
+  Chunk *chunk;
+  guint64 size, remaining, unassigned;
+  gsize count = 0;
+
+  unassigned = run_skip_sampled (run);
+
+  if (run->next >= run->n_items)
+    return NULL;
+
+  remaining = run->n_items - run->next;
+  size = run_chunk_items (run);
+  if (run->n_workers > 1)
+    {
+      /* A 2n-th of the items left, rounded up. */
+      guint64 share = remaining / (2 * (guint64) run->n_workers);
+
+      if (share * 2 * run->n_workers < remaining)
+        share++;
+
+      if (run->schedule == AMOR_SCHEDULE_GUIDED)
+        size = MAX (size, share);
+      else
+        {
+          /* The tail tapers: near the end, chunks shrink below the plan's
+           * size, so that the workers finish together even when a few
+           * items cost far more than the samples showed (a heavy-tailed
+           * workload seldom shows its tail in five samples). A chunk costs
+           * a round trip: few are added, about n per halving. */
+          size = MIN (size, share);
+          /* ... but the first chunks are larger. */
+          size = MAX (size, run_opening_items (run, unassigned));
+        }
+    }
+  size = MIN (MIN (size, remaining), MAX (max, 1));
+
+  chunk = g_new0 (Chunk, 1);
+  chunk->indices = g_new (guint64, size);
+  while (count < size && run->next < run->n_items)
+    {
+      if (run->skip_pos < run->sampled->len &&
+          g_array_index (run->sampled, guint64, run->skip_pos) == run->next)
+        {
+          run->skip_pos++;
+          run->next++;
+          continue;
+        }
+      chunk->indices[count++] = run->next++;
+    }
+  chunk->n = count;
+
+  if (count == 0)
+    {
+      chunk_free (chunk);
+      return NULL;
+    }
+  return chunk;
+}
+
+/* The next chunk for a worker: a retry first, else unsampled items. */
+static Chunk *
+run_next_chunk (Run *run)
+{
+  Chunk *chunk = g_queue_pop_head (&run->retry);
+
+  return chunk != NULL ? chunk : run_take_chunk (run, G_MAXUINT64);
+}
+
+/* The workers of a running plan that are processes: all of them, but one
+ * when the calling thread is one of them (run_help_cb()). */
+static guint
+run_remote_workers (Run *run)
+{
+  return run->n_workers - (run->helper != NULL);
+}
+
+/* About how many chunks are still to be handed out. */
+static guint64
+run_chunks_left (Run *run)
+{
+  guint64 left = run->retry.length;
+
+  run_skip_sampled (run);
+  if (run->next < run->n_items)
+    left += (run->n_items - run->next + run->chunk_size - 1) / run->chunk_size;
+  return left;
+}
+
+/* What an item of [@first, @end) is likely to take, in seconds; 1 each
+ * while no item took any time, so that items are counted instead. */
+static double
+run_item_cost (Run     *run,
+               guint64  first,
+               guint64  end)
+{
+  double seconds = amor_profile_estimate (run->profile, first, end);
+
+  return seconds > 0.0 ? seconds : 1.0;
+}
+
+/* What the items of @chunk are likely to take. */
+static double
+run_chunk_cost (Run   *run,
+                Chunk *chunk)
+{
+  return (double) chunk->n *
+         run_item_cost (run, chunk->indices[0], chunk->indices[chunk->n - 1] + 1);
+}
+
+/* About how long the worker that will be done first is still busy with
+ * the chunks it holds, in seconds, or -1 when none holds any: the calling
+ * thread reads answers and sends chunks only between its own chunks, and
+ * one that outlasts what a worker holds leaves that worker waiting. */
+static double
+run_held_time (Run *run)
+{
+  gint64 now = amor_clock_now_ns ();
+  double least = -1.0;
+
+  for (guint i = 0; i < run->workers->len; i++)
+    {
+      Worker *worker = g_ptr_array_index (run->workers, i);
+      double held;
+
+      if (!worker_is_ready (worker) || g_queue_is_empty (&worker->inflight))
+        continue;
+      /* Its first chunk is partly done. */
+      held = run_chunk_cost (run, worker->inflight.head->data);
+      held -= MIN ((double) (now - worker->front_start_ns) / 1e9, held);
+      for (GList *l = worker->inflight.head->next; l != NULL; l = l->next)
+        held += run_chunk_cost (run, l->data);
+      if (least < 0.0 || held < least)
+        least = held;
+    }
+  return least;
+}
+
+/* The share of what a worker holds that the calling thread's next chunk
+ * may last (run_within_held()): the rest is a margin for estimates that
+ * fall short, a few items of a heavy-tailed workload being as likely as
+ * not to cost twice their estimate. */
+#define LOCAL_HELD_SHARE 0.5
+
+/* @size, or fewer items, so that the calling thread's next chunk lasts no
+ * longer than half of what the workers hold (run_held_time()). Its items
+ * are counted at the plan's mean at least: where the profile knows little
+ * yet, they may cost what the samples said. */
+static guint64
+run_within_held (Run     *run,
+                 guint64  size)
+{
+  double held = run_held_time (run), rate;
+
+  if (held < 0.0 || run_skip_sampled (run) == 0)
+    return size;
+  held *= LOCAL_HELD_SHARE;
+  rate = MAX (amor_profile_estimate (run->profile, run->next, MIN (run->next + size, run->n_items)),
+              run->plan_item_cost);
+  if (rate > 0.0 && held < (double) size * rate)
+    size = MAX ((guint64) (held / rate), 1);
+  return size;
+}
+
+/* How many items a worker may be sent ahead while the calling thread works
+ * too (run_help_cb()), or 0 for none. That thread takes the last items in
+ * small chunks: a worker holds no more than a quarter of what leaves the
+ * two even, lest it still work when that thread is done. Even in time, not
+ * in items: where the cost follows the place in the input, the items a
+ * worker holds and those left cost unlike amounts each. */
+static guint64
+run_tail_share (Run    *run,
+                Worker *worker)
+{
+  guint64 unassigned = run_skip_sampled (run), front_end;
+  double held = 0.0, left, rate;
+
+  if (unassigned == 0)
+    return 0;
+
+  for (GList *l = worker->inflight.head; l != NULL; l = l->next)
+    {
+      Chunk *chunk = l->data;
+
+      if (!chunk->sample)
+        held += run_chunk_cost (run, chunk);
+    }
+  left = (double) unassigned * run_item_cost (run, run->next, run->n_items);
+  front_end = MIN (run->next + run->chunk_size, run->n_items);
+  rate = run_item_cost (run, run->next, front_end);
+  g_debug ("process pool: worker %u holds about %.1f ms, %" G_GUINT64_FORMAT
+           " items left of about %.1f ms (trend %.2f)", worker->id, held * 1e3,
+           unassigned, left * 1e3, amor_profile_get_trend (run->profile));
+  if (left - held <= rate)
+    return 0;
+  return (guint64) ((left - held) / 4.0 / rate) + 1;
+}
+
+static void run_finish (Run *run);
+
+void
+run_schedule (Run *run)
+{
+  /* run_here() goes on afterwards. */
+  if (run->finished || run->here)
+    return;
+
+  /* What a lost worker leaves (a chunk to retry, or an error) is known
+   * once it is reaped: no new worker before. */
+  if (run->reaping > 0)
+    goto check;
+
+  if (run->phase == PHASE_SAMPLING)
+    {
+      Worker *worker;
+      Chunk *chunk = NULL;
+      guint64 count;
+
+      count = run->retry.length > 0 ? 0 : run_sample_count (run);
+
+      /* A worker still timing its share of a round holds no one back: an
+       * idle one takes the next round, or the plan starts. */
+      if (run_count_workers (run, WORKER_BUSY) > 0 &&
+          (run->retry.length > 0 || run_find_idle (run) == NULL ||
+           (count == 0 && !run_sampling_goes_on (run, &count))))
+        goto check;
+
+      /* Once the first items are timed and the map looks worth splitting,
+       * the workers it needs start while sampling goes on. */
+      if (count > 0 && run->sampled->len > 0 && !run->prespawned)
+        {
+          g_autoptr(AmorResult) guess = run_make_plan (run);
+          guint want = amor_result_get_n_workers (guess);
+
+          run->prespawned = TRUE;
+          if (amor_result_is_parallel (guess))
+            for (guint alive = run->workers->len; alive < want; alive++)
+              if (!run_spawn (run))
+                goto check;
+        }
+
+      if (run->retry.length == 0 && count == 0)
+        run_start_plan (run);
+      else if ((worker = run_find_idle (run)) != NULL)
+        {
+          guint n_idle;
+
+          chunk = g_queue_pop_head (&run->retry);
+          if (chunk != NULL)
+            {
+              run_send (run, worker, chunk);
+              goto check;
+            }
+
+          /* A round of samples, shared by the idle workers (those kept
+           * from an earlier map): no one waits while others sample. */
+          if (run->sampled->len == 0)
+            run->sampling_start_ns = amor_clock_now_ns ();
+          n_idle = (guint) MIN (run_count_workers (run, WORKER_IDLE), count);
+          for (guint w = 0; w < n_idle && count > 0; w++)
+            {
+              guint64 share = count / (n_idle - w) + (count % (n_idle - w) != 0);
+
+              worker = run_find_idle (run);
+              count -= share;
+              if (!run_send (run, worker, run_sample_chunk (run, share)))
+                break;
+            }
+          goto check;
+        }
+      else
+        {
+          /* No worker yet: start as many as a parallel plan would use at
+           * once, rather than the others after the first has timed two
+           * items — a worker started from an argv takes tens of
+           * milliseconds, which they then spend side by side. The plan
+           * still counts their start as a cost (run->n_kept): a map too
+           * small for them stays serial, and they wait for the next. */
+          if (run->workers->len == 0)
+            {
+              guint want = (guint) MIN ((guint64) run_wanted_workers (run), run->n_items);
+
+              for (guint i = 0; i < MAX (want, 1); i++)
+                if (!run_spawn (run))
+                  break;
+            }
+          else if (run_count_workers (run, WORKER_SPAWNING) == 0)
+            run_spawn (run);
+          goto check;
+        }
+    }
+
+  if (run->phase == PHASE_RUNNING)
+    {
+      Worker *worker;
+      guint alive, spawning;
+      guint64 left;
+
+      /* A chunk for each worker that has none of the plan's (idle, or
+       * running its last samples), but no more workers at work than the
+       * plan says, even when more are running (kept from an earlier
+       * map). */
+      for (guint i = 0; i < run->workers->len && run->phase == PHASE_RUNNING; i++)
+        {
+          Chunk *chunk;
+
+          worker = g_ptr_array_index (run->workers, i);
+          if (!worker_is_ready (worker) || worker_work_chunk (worker) != NULL)
+            continue;
+          if (run_count_at_work (run) >= run_remote_workers (run))
+            break;
+          chunk = run_next_chunk (run);
+          if (chunk == NULL || !run_send (run, worker, chunk))
+            break;
+        }
+
+      /* Start the workers the plan wants, as long as there are chunks
+       * left for them (every idle worker has one by now). */
+      alive = run->workers->len;
+      spawning = run_count_workers (run, WORKER_SPAWNING);
+      left = run_chunks_left (run);
+      while (run->phase == PHASE_RUNNING && alive < run_remote_workers (run) &&
+             left > spawning)
+        {
+          if (!run_spawn (run))
+            break;
+          alive++;
+          spawning++;
+        }
+
+      /* Give each working worker its next chunk ahead, so that it never
+       * waits for the pool between two chunks; but, with big chunks, not
+       * near the end, where the last ones go to whichever worker is free
+       * first. */
+      for (guint i = 0; i < run->workers->len && run->phase == PHASE_RUNNING; i++)
+        {
+          Worker *busy = g_ptr_array_index (run->workers, i);
+          Chunk *chunk;
+
+          if (!worker_is_ready (busy) || worker_n_work_chunks (busy) != 1)
+            continue;
+          /* A fixed plan's tail tapers: a chunk held ahead is small there,
+           * and so is the wait it can cause. */
+          if (run->schedule != AMOR_SCHEDULE_FIXED && run->n_workers > 1 &&
+              run_chunks_left (run) <= run->workers->len)
+            break;
+          if (run->helper != NULL && g_queue_is_empty (&run->retry))
+            {
+              guint64 share = run_tail_share (run, busy);
+
+              if (share == 0)
+                continue;
+              chunk = run_take_chunk (run, share);
+            }
+          else
+            chunk = run_next_chunk (run);
+          if (chunk == NULL || !run_send (run, busy, chunk))
+            break;
+        }
+    }
+
+check:
+  if (run->phase == PHASE_STOPPING)
+    {
+      /* Terminate the workers still running chunks on a cancelled map. */
+      if (run->cancelled)
+        for (guint i = 0; i < run->workers->len; i++)
+          {
+            Worker *worker = g_ptr_array_index (run->workers, i);
+
+            if (worker->state == WORKER_BUSY || worker->state == WORKER_SPAWNING)
+              worker_kill (worker, "the map was cancelled");
+          }
+    }
+
+  if (run->pending == 0 && run->phase == PHASE_RUNNING && run->n_done < run->n_items &&
+      run_chunks_left (run) == 0)
+    {
+      /* Never reached: every item handed out is answered, retried or
+       * failed. Better a clear error than a map that never ends. */
+      g_critical ("AmorProcessPool: %" G_GUINT64_FORMAT " items were lost",
+                  run->n_items - run->n_done);
+      run_fail (run, g_error_new (AMOR_ERROR, AMOR_ERROR_FAILED,
+                                  "Internal error: %" G_GUINT64_FORMAT " items were lost",
+                                  run->n_items - run->n_done));
+    }
+
+  if (run->pending == 0 &&
+      (run->phase == PHASE_STOPPING || run->n_done == run->n_items))
+    run_finish (run);
+}
+
+static void
+run_free (Run *run)
+{
+  g_assert (run->pending == 0);
+
+  if (run->cancel_source != NULL)
+    {
+      g_source_destroy (run->cancel_source);
+      g_source_unref (run->cancel_source);
+    }
+  if (run->helper != NULL)
+    {
+      g_source_destroy (run->helper);
+      g_source_unref (run->helper);
+    }
+  amor_map_results_free (run->results);
+  g_queue_clear_full (&run->retry, (GDestroyNotify) chunk_free);
+  g_ptr_array_unref (run->workers);
+  g_clear_object (&run->sampler);
+  g_array_unref (run->sampled);
+  amor_profile_free (run->profile);
+  g_array_unref (run->dispatch);
+  g_clear_object (&run->plan);
+  g_clear_error (&run->error);
+  g_clear_object (&run->cancellable);
+  g_variant_unref (run->items);
+  g_main_context_unref (run->context);
+  g_free (run);
+}
+
+static void
+run_finish (Run *run)
+{
+  AmorProcessPool *self = run->self;
+  GTask *task = run->task;
+
+  run->finished = TRUE;
+
+  /* The live workers go back to the pool. */
+  for (guint i = 0; i < run->workers->len; i++)
+    {
+      Worker *worker = g_ptr_array_index (run->workers, i);
+
+      g_assert (worker->state == WORKER_IDLE);
+      worker->run = NULL;
+      g_ptr_array_add (self->idle, worker_ref (worker));
+    }
+  g_ptr_array_set_size (run->workers, 0);
+
+  self->running = FALSE;
+  self->current = NULL;
+  self->elapsed = amor_clock_seconds_since (run->start_ns);
+  if (run->plan != NULL)
+    g_set_object (&self->result, run->plan);
+  if (run->local && run->chunk_serialization_n > 0)
+    {
+      self->serialization_cost = run->chunk_serialization_sum /
+                                 (double) run->chunk_serialization_n;
+      g_object_notify_by_pspec (G_OBJECT (self), amor_process_pool_pspecs[PROP_SERIALIZATION_COST]);
+    }
+
+  g_object_freeze_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), amor_process_pool_pspecs[PROP_ELAPSED]);
+  g_object_notify_by_pspec (G_OBJECT (self), amor_process_pool_pspecs[PROP_RESULT]);
+  g_object_notify_by_pspec (G_OBJECT (self), amor_process_pool_pspecs[PROP_N_RUNNING]);
+  g_object_thaw_notify (G_OBJECT (self));
+
+  if (run->error == NULL && run->n_done == run->n_items)
+    {
+      GVariant *array = amor_map_results_end (run->results);
+
+      g_debug ("process pool: %" G_GUINT64_FORMAT " items done in %.6f s",
+               run->n_items, self->elapsed);
+      g_task_return_pointer (task, array, (GDestroyNotify) g_variant_unref);
+    }
+  else if (run->error != NULL)
+    g_task_return_error (task, g_steal_pointer (&run->error));
+  else
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             "The map was cancelled after %" G_GUINT64_FORMAT
+                             " of %" G_GUINT64_FORMAT " items",
+                             run->n_done, run->n_items);
+
+  run_free (run);
+  g_object_unref (task);
+}
+
+gboolean
+run_cancelled_cb (GCancellable *cancellable,
+                  gpointer      user_data)
+{
+  Run *run = user_data;
+
+  if (!run->finished && run->error == NULL && !run->cancelled &&
+      run->n_done < run->n_items)
+    {
+      g_debug ("process pool: map cancelled");
+      run->cancelled = TRUE;
+      run->phase = PHASE_STOPPING;
+      run_schedule (run);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* Running items in the calling thread (amor_process_pool_set_local_func()) */
+
+/* Runs the @n items @indices with the local function, in one call, and
+ * keeps their results; when @timed, their durations go to the sampler
+ * (the callback's own, when it gives them). FALSE with @error, which
+ * names the failing item. */
+static gboolean
+run_local (Run            *run,
+           const guint64  *indices,
+           gsize           n,
+           gboolean        timed,
+           GError        **error)
+{
+  AmorProcessPool *self = run->self;
+  g_autoptr(GVariant) items = amor_wire_items_unbox (run_items_slice (run, indices, n));
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GVariant) durations = NULL;
+  GError *local_error = NULL;
+  const gint64 *ns = NULL;
+  gsize failed = 0, n_ns = 0, kept;
+  GVariant *answer;
+  gint64 t0, t1;
+
+  t0 = amor_clock_now_ns ();
+  answer = self->local_func (items, self->local_data, &local_error);
+  t1 = amor_clock_now_ns ();
+
+  results = amor_wire_chunk_answer (answer, n, &durations, &failed, &local_error);
+  if (results == NULL)
+    {
+      g_prefix_error (&local_error, "Item %" G_GUINT64_FORMAT ": ", indices[failed]);
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  if (durations != NULL)
+    ns = g_variant_get_fixed_array (durations, &n_ns, sizeof (gint64));
+
+  kept = amor_map_results_keep (run->results, indices, results, n, &local_error);
+  for (gsize i = 0; i < kept; i++)
+    {
+      double seconds = ns != NULL ? (double) MAX (ns[i], 0) / 1e9
+                                  : (double) (t1 - t0) / 1e9 / (double) n;
+
+      run->n_done++;
+      amor_profile_add (run->profile, indices[i], seconds);
+      if (timed)
+        amor_sampler_add_duration (run->sampler, seconds);
+    }
+  if (kept < n)
+    {
+      g_prefix_error (&local_error, "Item %" G_GUINT64_FORMAT ": ", indices[kept]);
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* While a worker starts, the calling thread's chunks take about this long:
+ * its hello is read between two of them, and its first chunk sent. */
+#define LOCAL_SLICE_WHILE_SPAWNING 0.5e-3
+
+/* The calling thread's share of a parallel plan (run->helper, an idle
+ * source: the workers' messages, of a higher priority, go first). Its
+ * chunks are the workers' size, but last no more than half of what the
+ * worker that will be done first holds (run_within_held()): that worker
+ * must not run out of chunks while this thread works. A chunk to retry
+ * (an item that a worker died on) is never run here. */
+static gboolean
+run_help_cb (gpointer user_data)
+{
+  Run *run = user_data;
+  g_autoptr(GError) error = NULL;
+  guint64 size;
+  Chunk *chunk;
+  gboolean ok;
+
+  if (run->phase != PHASE_RUNNING || g_cancellable_is_cancelled (run->cancellable))
+    return G_SOURCE_REMOVE;
+  size = MAX (run_chunk_items (run), run_opening_items (run, run_skip_sampled (run)));
+  if (run_count_workers (run, WORKER_SPAWNING) > 0)
+    {
+      double mean = amor_sampler_get_mean (run->sampler);
+
+      if (mean > 0.0)
+        size = MIN (size, (guint64) (LOCAL_SLICE_WHILE_SPAWNING / mean) + 1);
+    }
+  chunk = run_take_chunk (run, run_within_held (run, size));
+  if (chunk == NULL)
+    return G_SOURCE_REMOVE;
+
+  g_debug ("process pool: the calling thread runs %" G_GSIZE_FORMAT " items from %"
+           G_GUINT64_FORMAT, chunk->n, chunk->indices[0]);
+  ok = run_local (run, chunk->indices, chunk->n, FALSE, &error);
+  chunk_free (chunk);
+  if (!ok)
+    run_fail (run, g_steal_pointer (&error));
+  /* This may end the map, and free @run with this source. */
+  run_schedule (run);
+  return G_SOURCE_CONTINUE;
+}
+
+/* What serialising an item and its result costs, until chunks to workers
+ * measure it: the sampled items and their results (repeated up to a chunk
+ * of LOCAL_SERIALIZATION_ITEMS, so that what a message costs whatever its
+ * size weighs little) go through the messages a worker would exchange —
+ * built, serialised and read back — twice, the second timed; each side of
+ * the socket pays about that. */
+
+static double
+run_local_serialization (Run *run)
+{
+  g_autoptr(GArray) done = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autofree guint64 *indices = NULL;
+  g_autofree GVariant **results_of = NULL;
+  gint64 elapsed = 0;
+  gsize n;
+
+  /* The sampled items whose results are in (a worker may still run some). */
+  for (guint i = 0; i < run->sampled->len; i++)
+    if (amor_map_results_has (run->results, g_array_index (run->sampled, guint64, i)))
+      g_array_append_val (done, g_array_index (run->sampled, guint64, i));
+  if (done->len == 0)
+    return 0.0;
+
+  n = MAX (done->len, LOCAL_SERIALIZATION_ITEMS);
+  indices = g_new (guint64, n);
+  results_of = g_new (GVariant *, n);
+  for (gsize i = 0; i < n; i++)
+    indices[i] = g_array_index (done, guint64, i % done->len);
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(GVariant) message = NULL;
+      g_autoptr(GVariant) typed = NULL;
+      g_autoptr(GVariant) results = NULL;
+      gint64 t0 = amor_clock_now_ns ();
+
+      message = run_chunk_message (run, 0, indices, n);
+      for (gsize i = 0; i < n; i++)
+        {
+          g_autoptr(GVariant) result = amor_map_results_get (run->results, indices[i]);
+
+          results_of[i] = g_variant_is_of_type (result, G_VARIANT_TYPE_VARIANT)
+                          ? g_variant_get_variant (result) : g_variant_ref (result);
+        }
+      typed = amor_wire_items_array (results_of, n);
+      results = g_variant_ref_sink (g_variant_new ("(uv)", 0, typed));
+      for (GVariant *v = message; v != NULL; v = v == message ? results : NULL)
+        {
+          g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (v);
+          g_autoptr(GVariant) back = g_variant_new_from_bytes (g_variant_get_type (v), bytes, FALSE);
+          g_autoptr(GVariant) boxed_array = g_variant_get_child_value (back, 1);
+          g_autoptr(GVariant) array = g_variant_get_variant (boxed_array);
+
+          for (gsize i = 0; i < n; i++)
+            g_variant_unref (amor_wire_array_get (array, i));
+        }
+      elapsed = amor_clock_now_ns () - t0;
+      for (gsize i = 0; i < n; i++)
+        g_variant_unref (results_of[i]);
+    }
+
+  return 2.0 * (double) elapsed / 1e9 / (double) n;
+}
+
+/* The plan from the items sampled here, the serialisation counted in the
+ * parallel estimates only. */
+static AmorResult *
+run_plan_here (Run *run)
+{
+  AmorProcessPool *self = run->self;
+
+  /* The calling thread is one of the workers, running already. */
+  return pool_plan (self, run->sampler, run->n_items, run->n_kept + 1,
+                    self->spawn_cost > 0.0 ? self->spawn_cost : LOCAL_DEFAULT_SPAWN_COST,
+                    self->dispatch_cost > 0.0 ? self->dispatch_cost : LOCAL_DEFAULT_DISPATCH_COST,
+                    self->serialization_cost > 0.0 ? self->serialization_cost
+                                                   : run_local_serialization (run));
+}
+
+/* In run_here(): runs the main context while workers are busy with
+ * samples, until @n_samples durations are in (G_MAXUINT: all of them).
+ * FALSE when the map stops meanwhile. */
+static gboolean
+run_here_wait (Run   *run,
+               guint  n_samples)
+{
+  while (run->phase != PHASE_STOPPING && run_count_workers (run, WORKER_BUSY) > 0 &&
+         amor_sampler_get_n_samples (run->sampler) < n_samples)
+    g_main_context_iteration (run->context, TRUE);
+  return run->phase != PHASE_STOPPING;
+}
+
+/* Samples on the calling thread, by the rules of remote sampling, then
+ * plans with the costs of processes, the serialisation of an item counted
+ * only in the parallel estimates. A serial plan runs here too, in chunks
+ * of its base size; a parallel one goes to the workers. */
+void
+run_here (Run *run)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 count;
+  guint n_ready;
+
+  run->local = TRUE;
+  run->sampling_start_ns = amor_clock_now_ns ();
+  while ((count = run_sample_count (run)) > 0)
+    {
+      Chunk *mine;
+      gboolean ok;
+
+      /* Once the first items show that the map is worth splitting (a
+       * question asked only when its work outlasts starting a worker a
+       * few times over), the workers start now, and this thread reads
+       * their hellos between its samples: they take shares of the next
+       * rounds, and are ready when the plan is. */
+      if (!run->prespawned && run->sampled->len >= 2 &&
+          (double) run->n_items * amor_sampler_get_mean (run->sampler) >
+          4.0 * (run->self->spawn_cost > 0.0 ? run->self->spawn_cost : LOCAL_FORK_COST))
+        {
+          g_autoptr(AmorResult) guess = run_plan_here (run);
+
+          run->prespawned = TRUE;
+          if (amor_result_is_parallel (guess))
+            {
+              /* The calling thread is one of them. */
+              guint want = amor_result_get_n_workers (guess) - 1;
+
+              for (guint alive = run->workers->len; alive < want; alive++)
+                if (!run_spawn (run))
+                  return;
+            }
+        }
+      while (g_main_context_iteration (run->context, FALSE))
+        ;
+      if (run->phase == PHASE_STOPPING)
+        return;
+
+      /* The round is shared with the workers that are ready (kept from
+       * an earlier map, or started above): each takes a share, queued
+       * behind what it still runs of the last round, and this thread the
+       * rest; no one waits for the others between two rounds. */
+      n_ready = (guint) MIN ((guint64) run_count_ready (run), count - 1);
+      for (guint i = 0, w = 0; i < run->workers->len && w < n_ready; i++)
+        {
+          Worker *worker = g_ptr_array_index (run->workers, i);
+          guint64 share = count / (n_ready + 1 - w);
+
+          if (!worker_is_ready (worker) || worker->inflight.length >= 2)
+            continue;
+          if (!run_send (run, worker, run_sample_chunk (run, share)))
+            return;
+          count -= share;
+          w++;
+        }
+
+      mine = run_sample_chunk (run, count);
+      ok = run_local (run, mine->indices, mine->n, TRUE, &error);
+      chunk_free (mine);
+      if (!ok)
+        {
+          run_fail (run, g_steal_pointer (&error));
+          return;
+        }
+    }
+
+  /* The plan does not wait for the workers' last shares: they are busy
+   * meanwhile, and what they time comes too late for it, that is all —
+   * unless without them fewer items than the sample size are timed. */
+  if (!run_here_wait (run, MIN (run->sampled->len,
+                                amor_sampler_get_sample_size (run->sampler))))
+    return;
+  run->plan = run_plan_here (run);
+  /* A serial map runs here, every item not sampled yet: those of the
+   * workers' shares must be in first. */
+  if (amor_result_get_schedule (run->plan) == AMOR_SCHEDULE_SERIAL &&
+      !run_here_wait (run, G_MAXUINT))
+    return;
+  /* An item a worker died on is retried on a worker, never here. */
+  if (amor_result_get_schedule (run->plan) != AMOR_SCHEDULE_SERIAL ||
+      run->retry.length > 0)
+    {
+      run_start_plan (run);
+      return;
+    }
+
+  /* Serial: no worker could pay for itself. The rest runs here, with
+   * nothing serialised; the map can be cancelled between two chunks. */
+  run->phase = PHASE_RUNNING;
+  run->schedule = AMOR_SCHEDULE_FIXED;
+  run->n_workers = 1;
+  run->chunk_size = CLAMP (amor_result_get_base_chunk_size (run->plan), 1, run->n_items);
+  g_debug ("process pool: %" G_GUINT64_FORMAT " items in the calling process", run->n_items);
+  {
+    guint64 size = run->chunk_size;
+    g_autofree guint64 *batch = g_new (guint64, size);
+    guint64 next = 0;
+
+    while (next < run->n_items)
+      {
+        gsize n = 0;
+
+        for (; next < run->n_items && n < size; next++)
+          if (!amor_map_results_has (run->results, next))
+            batch[n++] = next;
+        if (n == 0)
+          break;
+        if (g_cancellable_is_cancelled (run->cancellable))
+          {
+            run->cancelled = TRUE;
+            run->phase = PHASE_STOPPING;
+            return;
+          }
+        if (!run_local (run, batch, n, FALSE, &error))
+          {
+            run_fail (run, g_steal_pointer (&error));
+            return;
+          }
+      }
+    /* Nothing is left to hand out. */
+    run->next = run->n_items;
+  }
+}
