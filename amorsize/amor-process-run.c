@@ -7,6 +7,7 @@
 
 #include "amor-error.h"
 #include "amor-optimizer-private.h"
+#include "amor-sampler-private.h"
 #include "amor-clock-private.h"
 #include "amor-wire-private.h"
 #include "amor-process-pool-private.h"
@@ -47,64 +48,12 @@ median (GArray *values)
 
 /* Scheduling */
 
-/* The j-th point of the golden-ratio sequence that AmorSampler spreads its
- * samples with. */
-static double
-spread_point (guint64 j)
-{
-  double x = 0.5 + (double) j * 0.61803398874989484820;
-
-  return x - floor (x);
-}
-
-static gboolean
-sampled_find (GArray  *sampled,
-              guint64  index,
-              guint   *position)
-{
-  guint lo = 0, hi = sampled->len;
-
-  while (lo < hi)
-    {
-      guint mid = lo + (hi - lo) / 2;
-
-      if (g_array_index (sampled, guint64, mid) < index)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-  *position = lo;
-  return lo < sampled->len && g_array_index (sampled, guint64, lo) == index;
-}
-
-/* The next item to sample, spread over the input, never one sampled yet. */
+/* The next item to sample, spread over the input as AmorSampler spreads
+ * its samples, never one sampled yet. */
 static guint64
 run_next_sample_index (Run *run)
 {
-  guint position;
-
-  for (;;)
-    {
-      guint64 index;
-
-      if (run->sample_cursor > 4 * run->n_items + 64)
-        {
-          for (index = 0; index < run->n_items; index++)
-            if (!sampled_find (run->sampled, index, &position))
-              break;
-        }
-      else
-        {
-          index = (guint64) (spread_point (run->sample_cursor++) * (double) run->n_items);
-          index = MIN (index, run->n_items - 1);
-        }
-
-      if (!sampled_find (run->sampled, index, &position))
-        {
-          g_array_insert_val (run->sampled, position, index);
-          return index;
-        }
-    }
+  return amor_sampler_take_next_index (run->sampled, run->n_items, &run->sample_cursor);
 }
 
 static guint

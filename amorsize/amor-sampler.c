@@ -9,6 +9,7 @@
 #include "amor-clock-private.h"
 #include "amor-error.h"
 #include "amor-sampler.h"
+#include "amor-sampler-private.h"
 #include "amor-work-private.h"
 
 /**
@@ -455,12 +456,10 @@ sorted_find (GArray  *array,
   return lo < array->len && g_array_index (array, guint64, lo) == value;
 }
 
-/* The next index to sample: the next point of the sequence that maps to an
- * index not sampled yet. Only called while unsampled indices remain. */
-static guint64
-amor_sampler_next_index (AmorSampler *self,
-                         guint64      n_items,
-                         guint64     *cursor)
+guint64
+amor_sampler_take_next_index (GArray  *sampled,
+                              guint64  n_items,
+                              guint64 *cursor)
 {
   for (;;)
     {
@@ -472,16 +471,21 @@ amor_sampler_next_index (AmorSampler *self,
       if (*cursor > 4 * n_items + 64)
         {
           for (index = 0; index < n_items; index++)
-            if (!sorted_find (self->indices, index, &position))
-              return index;
-          g_assert_not_reached ();
+            if (!sorted_find (sampled, index, &position))
+              break;
+          g_assert (index < n_items);
+        }
+      else
+        {
+          index = (guint64) (spread_point ((*cursor)++) * (double) n_items);
+          index = MIN (index, n_items - 1);
         }
 
-      index = (guint64) (spread_point ((*cursor)++) * (double) n_items);
-      if (index >= n_items)
-        index = n_items - 1;
-      if (!sorted_find (self->indices, index, &position))
-        return index;
+      if (!sorted_find (sampled, index, &position))
+        {
+          g_array_insert_val (sampled, position, index);
+          return index;
+        }
     }
 }
 
@@ -583,7 +587,6 @@ amor_sampler_run (AmorSampler   *self,
         budget = MIN (budget, MAX (SAMPLING_FLOOR,
                                    SAMPLING_SHARE * (double) n_items * self->mean));
       guint64 index;
-      guint position;
       gint64 t0;
       double seconds;
 
@@ -610,9 +613,7 @@ amor_sampler_run (AmorSampler   *self,
             }
         }
 
-      index = amor_sampler_next_index (self, n_items, &cursor);
-      sorted_find (self->indices, index, &position);
-      g_array_insert_val (self->indices, position, index);
+      index = amor_sampler_take_next_index (self->indices, n_items, &cursor);
 
       t0 = amor_clock_now_ns ();
       ok = amor_work_call (func, user_data, index, error);
