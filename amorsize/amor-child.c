@@ -30,10 +30,13 @@ amor_child_new_for_subprocess (GSubprocess *process)
   AmorChild *child = g_new0 (AmorChild, 1);
 
   child->process = process;
-  /* NULL when the process ended (and GSubprocess reaped it) already. */
+  /* NULL when the process ended (and GSubprocess reaped it) already: its
+   * messages then say so rather than "(null)". */
   child->identifier = g_strdup (g_subprocess_get_identifier (process));
   if (child->identifier != NULL)
     child->pid = (GPid) g_ascii_strtoll (child->identifier, NULL, 10);
+  else
+    child->identifier = g_strdup ("unknown, it ended at once");
   return child;
 }
 
