@@ -192,6 +192,25 @@ frame_vectors_from (GOutputVector *vectors,
   return 2;
 }
 
+/* @iov (2) for the frame of @header and @body past its first @offset
+ * bytes (frame_vectors_from()); returns how many. */
+static int
+frame_iov_from (struct iovec  *iov,
+                const guint8  *header,
+                GVariant      *body,
+                gsize          offset)
+{
+  GOutputVector vectors[2];
+  guint n_vectors = frame_vectors_from (vectors, header, body, offset);
+
+  for (guint i = 0; i < n_vectors; i++)
+    {
+      iov[i].iov_base = (gpointer) vectors[i].buffer;
+      iov[i].iov_len = vectors[i].size;
+    }
+  return (int) n_vectors;
+}
+
 void
 amor_wire_write_frame_async (GOutputStream       *stream,
                              guint8               type,
@@ -225,22 +244,14 @@ amor_wire_send_frame (int        fd,
                       GError   **error)
 {
   guint8 header[AMOR_WIRE_HEADER_SIZE];
-  GOutputVector vectors[2];
   struct iovec iov[2];
   struct msghdr msg = { 0 };
-  guint n_vectors;
   gssize n;
 
   *sent = 0;
   amor_wire_header_encode (header, type, (guint32) g_variant_get_size (body));
-  n_vectors = frame_vectors_from (vectors, header, body, offset);
-  for (guint i = 0; i < n_vectors; i++)
-    {
-      iov[i].iov_base = (gpointer) vectors[i].buffer;
-      iov[i].iov_len = vectors[i].size;
-    }
   msg.msg_iov = iov;
-  msg.msg_iovlen = n_vectors;
+  msg.msg_iovlen = (size_t) frame_iov_from (iov, header, body, offset);
 
   do
     /* MSG_NOSIGNAL: a worker that died is an error here, not a SIGPIPE. */
@@ -318,8 +329,7 @@ amor_wire_write_frame_fd (int        fd,
 {
   guint8 header[AMOR_WIRE_HEADER_SIZE];
   gsize size = g_variant_get_size (body);
-  struct iovec iov[2];
-  int first = 0;
+  gsize done = 0;
 
   if (size > G_MAXUINT32)
     {
@@ -330,15 +340,13 @@ amor_wire_write_frame_fd (int        fd,
     }
 
   amor_wire_header_encode (header, type, (guint32) size);
-  iov[0].iov_base = header;
-  iov[0].iov_len = sizeof header;
-  iov[1].iov_base = (gpointer) g_variant_get_data (body);
-  iov[1].iov_len = size;
 
   /* One system call for the whole frame, unless the pipe is full. */
-  while (first < 2)
+  while (done < AMOR_WIRE_HEADER_SIZE + size)
     {
-      gssize n = writev (fd, iov + first, 2 - first);
+      struct iovec iov[2];
+      int n_iov = frame_iov_from (iov, header, body, done);
+      gssize n = writev (fd, iov, n_iov);
 
       if (n < 0)
         {
@@ -350,17 +358,7 @@ amor_wire_write_frame_fd (int        fd,
                        "Could not write the output: %s", g_strerror (errsv));
           return FALSE;
         }
-
-      while (first < 2 && (gsize) n >= iov[first].iov_len)
-        {
-          n -= (gssize) iov[first].iov_len;
-          first++;
-        }
-      if (first < 2)
-        {
-          iov[first].iov_base = (guint8 *) iov[first].iov_base + n;
-          iov[first].iov_len -= (gsize) n;
-        }
+      done += (gsize) n;
     }
 
   return TRUE;
