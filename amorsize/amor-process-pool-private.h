@@ -219,6 +219,7 @@ Worker     *worker_ref           (Worker        *worker);
 void        worker_unref         (Worker        *worker);
 gboolean    worker_is_ready      (Worker        *worker);
 guint       worker_n_work_chunks (Worker        *worker);
+guint64     worker_n_items_held  (Worker        *worker);
 Chunk      *worker_work_chunk    (Worker        *worker);
 void        worker_kill          (Worker        *worker,
                                   const char    *reason);

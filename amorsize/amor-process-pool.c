@@ -120,8 +120,12 @@
  * times over), the workers start at once and take a share of each later
  * round of samples, as do the workers kept from an earlier map — queued
  * behind what they still run of the last round, so that no one waits for
- * the others between two rounds; the plan does not wait for their last
- * share.
+ * the others between two rounds. A worker that holds fewer items than the
+ * calling thread's share gets items beyond the round, enough to outlast
+ * that share by one, so that it does not wait for the calling thread
+ * either. The plan does not wait for the workers' last shares: when fewer
+ * than the sample size are timed without them, the calling thread times
+ * more items itself.
  *
  * ## Starting workers
  *

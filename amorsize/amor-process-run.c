@@ -529,6 +529,25 @@ run_chunk_cost (Run   *run,
          run_item_cost (run, chunk->indices[0], chunk->indices[chunk->n - 1] + 1);
 }
 
+/* About how long @worker is still busy with the chunks it holds, in
+ * seconds, at @now. */
+static double
+run_worker_held_time (Run    *run,
+                      Worker *worker,
+                      gint64  now)
+{
+  double held;
+
+  if (g_queue_is_empty (&worker->inflight))
+    return 0.0;
+  /* Its first chunk is partly done. */
+  held = run_chunk_cost (run, worker->inflight.head->data);
+  held -= MIN ((double) (now - worker->front_start_ns) / 1e9, held);
+  for (GList *l = worker->inflight.head->next; l != NULL; l = l->next)
+    held += run_chunk_cost (run, l->data);
+  return held;
+}
+
 /* About how long the worker that will be done first is still busy with
  * the chunks it holds, in seconds, or -1 when none holds any: the calling
  * thread reads answers and sends chunks only between its own chunks, and
@@ -546,11 +565,7 @@ run_held_time (Run *run)
 
       if (!worker_is_ready (worker) || g_queue_is_empty (&worker->inflight))
         continue;
-      /* Its first chunk is partly done. */
-      held = run_chunk_cost (run, worker->inflight.head->data);
-      held -= MIN ((double) (now - worker->front_start_ns) / 1e9, held);
-      for (GList *l = worker->inflight.head->next; l != NULL; l = l->next)
-        held += run_chunk_cost (run, l->data);
+      held = run_worker_held_time (run, worker, now);
       if (least < 0.0 || held < least)
         least = held;
     }
@@ -1108,6 +1123,77 @@ run_here_wait (Run   *run,
   return run->phase != PHASE_STOPPING;
 }
 
+/* In run_here(): what @worker still holds, in items of the samples' mean
+ * cost (in items, before any is timed), at @now. */
+static double
+run_here_items_held (Run    *run,
+                     Worker *worker,
+                     gint64  now)
+{
+  double mean = amor_sampler_get_n_samples (run->sampler) > 0 ? amor_sampler_get_mean (run->sampler)
+                                                              : 0.0;
+
+  if (mean <= 0.0)
+    return (double) worker_n_items_held (worker);
+  return run_worker_held_time (run, worker, now) / mean;
+}
+
+/* In run_here(): shares a round of @count samples with the workers that
+ * are ready, @with_workers saying whether they get shares of it, and sets
+ * @mine to the calling thread's share, the rest. A share queues behind
+ * what the worker still runs of the last round, so no one waits for the
+ * others between two rounds; a worker that still holds as much as the
+ * round (in items of the samples' mean cost) gets none. And a worker that
+ * would be done before this thread is gets items beyond the round: enough
+ * to outlast this thread's share by an item (samples of a map are never
+ * wasted, their results are kept). FALSE when a send failed the map. */
+static gboolean
+run_here_share_round (Run      *run,
+                      guint64   count,
+                      gboolean  with_workers,
+                      guint64  *mine)
+{
+  guint64 left = count, rest = count, spare = run->n_items - run->sampled->len - count;
+  gint64 now = amor_clock_now_ns ();
+  guint n_takers = 0;
+
+  for (guint i = 0; with_workers && i < run->workers->len; i++)
+    {
+      Worker *worker = g_ptr_array_index (run->workers, i);
+
+      n_takers += worker_is_ready (worker) && run_here_items_held (run, worker, now) < (double) count;
+    }
+  n_takers = (guint) MIN ((guint64) n_takers, count - 1);
+  /* This thread's share: what is left once each taker has had its own. */
+  for (guint w = 0; w < n_takers; w++)
+    left -= left / (n_takers + 1 - w);
+
+  for (guint i = 0, w = 0; i < run->workers->len; i++)
+    {
+      Worker *worker = g_ptr_array_index (run->workers, i);
+      guint64 share = 0, more = 0;
+      double held;
+
+      if (!worker_is_ready (worker))
+        continue;
+      held = run_here_items_held (run, worker, now);
+      if (w < n_takers && held < (double) count)
+        {
+          share = rest / (n_takers + 1 - w);
+          rest -= share;
+          w++;
+        }
+      held += (double) share;
+      if (held < (double) (left + 1))
+        more = MIN ((guint64) ceil ((double) (left + 1) - held), spare);
+      spare -= more;
+      if (share + more > 0 && !run_send (run, worker, run_sample_chunk (run, share + more)))
+        return FALSE;
+    }
+  *mine = left;
+  return TRUE;
+}
+
 /* Samples on the calling thread, by the rules of remote sampling, then
  * plans with the costs of processes, the serialisation of an item counted
  * only in the parallel estimates. A serial plan runs here too, in chunks
@@ -1116,15 +1202,31 @@ void
 run_here (Run *run)
 {
   g_autoptr(GError) error = NULL;
-  guint64 count;
-  guint n_ready;
 
   run->local = TRUE;
   run->sampling_start_ns = amor_clock_now_ns ();
-  while ((count = run_sample_count (run)) > 0)
+  for (;;)
     {
+      gboolean with_workers = TRUE;
+      guint64 count;
       Chunk *mine;
       gboolean ok;
+
+      /* The workers' messages first: the samples they timed count. */
+      while (g_main_context_iteration (run->context, FALSE))
+        ;
+      if (run->phase == PHASE_STOPPING)
+        return;
+      count = run_sample_count (run);
+      if (count == 0)
+        {
+          /* Sampling is over, but fewer than the sample size may be timed
+           * yet, the workers running the rest: rather than wait for
+           * them, this thread times that many more. */
+          if (!run_sampling_goes_on (run, &count) || count == 0)
+            break;
+          with_workers = FALSE;
+        }
 
       /* Once the first items show that the map is worth splitting (a
        * question asked only when its work outlasts starting a worker a
@@ -1148,29 +1250,9 @@ run_here (Run *run)
                   return;
             }
         }
-      while (g_main_context_iteration (run->context, FALSE))
-        ;
-      if (run->phase == PHASE_STOPPING)
+
+      if (!run_here_share_round (run, count, with_workers, &count))
         return;
-
-      /* The round is shared with the workers that are ready (kept from
-       * an earlier map, or started above): each takes a share, queued
-       * behind what it still runs of the last round, and this thread the
-       * rest; no one waits for the others between two rounds. */
-      n_ready = (guint) MIN ((guint64) run_count_ready (run), count - 1);
-      for (guint i = 0, w = 0; i < run->workers->len && w < n_ready; i++)
-        {
-          Worker *worker = g_ptr_array_index (run->workers, i);
-          guint64 share = count / (n_ready + 1 - w);
-
-          if (!worker_is_ready (worker) || worker->inflight.length >= 2)
-            continue;
-          if (!run_send (run, worker, run_sample_chunk (run, share)))
-            return;
-          count -= share;
-          w++;
-        }
-
       mine = run_sample_chunk (run, count);
       ok = run_local (run, mine->indices, mine->n, TRUE, &error);
       chunk_free (mine);

@@ -966,6 +966,17 @@ worker_n_work_chunks (Worker *worker)
   return n;
 }
 
+/* The items of every chunk @worker has not answered yet. */
+guint64
+worker_n_items_held (Worker *worker)
+{
+  guint64 n = 0;
+
+  for (GList *l = worker->inflight.head; l != NULL; l = l->next)
+    n += ((Chunk *) l->data)->n;
+  return n;
+}
+
 Chunk *
 worker_work_chunk (Worker *worker)
 {

@@ -175,6 +175,23 @@ read_log_full (const char *path,
   return counts;
 }
 
+/* The lines of @path (a log of "PID VALUE" lines) written by other
+ * processes than this one. */
+static guint
+count_others_lines (const char *path)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint n = 0;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return 0;
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    n += lines[i][0] != '\0' && atoi (lines[i]) != (int) getpid ();
+  return n;
+}
+
 static guint *
 read_log (const char *path,
           guint64     n,
@@ -1306,6 +1323,7 @@ typedef struct
   GArray  *local_calls;       /* Call: fork_timed_chunk() in this process */
   pid_t    parent;
   int      log_fd;            /* "PID VALUE" lines, or -1 */
+  const char *log_path;       /* its file */
   double (*cost) (guint64 index); /* if set: what each item reports, in s */
   int      chunk_fd;          /* if > 0: "PID MIN MAX N" lines, a chunk each */
   const char *release;        /* if set: a worker's chunk with item */
@@ -1314,6 +1332,10 @@ typedef struct
   guint64  release_at;        /* process creates once it has run this item */
   gboolean release_on_chunk;  /* ... or a worker once it starts a chunk of */
                               /* the plan (neighbouring items) */
+  guint    here_waits_for;    /* if set: this process's next chunk waits */
+                              /* (at most 10 s) for the workers to have */
+                              /* logged that many items, then clears it */
+  guint    here_saw;          /* ... the items they had logged by then */
 } ForkSpawn;
 
 typedef struct
@@ -1532,6 +1554,16 @@ fork_timed_chunk (GVariant  *items,
   Call call = { G_MAXUINT64, 0, n };
   gboolean here = getpid () == spawn->parent;
 
+  if (here && spawn->here_waits_for > 0)
+    {
+      for (guint i = 0; i < 10000 && spawn->here_saw < spawn->here_waits_for; i++)
+        {
+          g_usleep (1000);
+          spawn->here_saw = count_others_lines (spawn->log_path);
+        }
+      spawn->here_waits_for = 0;
+    }
+
   if (spawn->release != NULL && !here && n > 0)
     {
       guint64 first, last;
@@ -1614,6 +1646,7 @@ make_timed_pool (ForkSpawn  *spawn,
 
   spawn->timed = TRUE;
   spawn->log_fd = open (log, O_WRONLY | O_APPEND);
+  spawn->log_path = log;
   g_assert_cmpint (spawn->log_fd, >=, 0);
   pool = make_fork_pool (spawn);
   amor_process_pool_set_system (pool, system);
@@ -2041,6 +2074,38 @@ test_sampling_no_wait (Fixture       *f,
   close (spawn.log_fd);
 }
 
+/* The workers kept from an earlier map share the sampling rounds, and a
+ * worker that would be done with its share before the calling process is
+ * gets more than its share: it does not wait for the calling process
+ * between two rounds. Here the calling process's first share (one item)
+ * waits until the worker has run two items of the map; with a share of
+ * one item the worker would have none left, and the wait would run to
+ * its 10 s limit. */
+static void
+test_sampling_worker_not_idle (Fixture       *f,
+                               gconstpointer  data)
+{
+  const guint64 n = 200;
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+
+  spawn.item_us = 1000;
+  spawn.parent = getpid ();
+  pool = make_timed_local_pool (&spawn, f->log);
+  /* The first map starts the worker. */
+  map_each_once (pool, n, f->log);
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 1);
+
+  g_assert_cmpint (ftruncate (spawn.log_fd, 0), ==, 0);
+  spawn.here_waits_for = 2;
+  map_each_once (pool, n, f->log);
+  g_test_message ("the worker had run %u items when the calling process's first share began",
+                  spawn.here_saw);
+  g_assert_cmpuint (spawn.here_saw, >=, 2);
+  g_assert_cmpuint (amor_result_get_n_workers (amor_process_pool_get_result (pool)), ==, 2);
+  close (spawn.log_fd);
+}
+
 static gpointer
 cancel_soon_thread (gpointer data)
 {
@@ -2205,6 +2270,7 @@ main (int   argc,
   g_test_add ("/process-pool/local-func/opening", Fixture, NULL, fixture_setup, test_local_func_opening, fixture_teardown);
   g_test_add ("/process-pool/local-func/held", Fixture, NULL, fixture_setup, test_local_func_held, fixture_teardown);
   g_test_add ("/process-pool/sampling/no-wait", Fixture, NULL, fixture_setup, test_sampling_no_wait, fixture_teardown);
+  g_test_add ("/process-pool/sampling/worker-not-idle", Fixture, NULL, fixture_setup, test_sampling_worker_not_idle, fixture_teardown);
 
   return g_test_run ();
 }

@@ -241,7 +241,10 @@ class ForkedPoolTest(unittest.TestCase):
 
     def test_sampling_shared_with_the_fork_kept(self):
         # The fork kept from the first map takes a share of each round of
-        # samples of the next: the first item sampled, the middle one.
+        # samples of the next. Of the first round, two items, it takes its
+        # share and one more, so as not to wait for this process: the
+        # first two items sampled (the middle one, then 0.118 n); this
+        # process times the third (0.736 n).
         pool, work = self.new_pool(values=True, sleep=0.002)
         n = 200
         pool.map_values(range(n), 't')
@@ -252,7 +255,8 @@ class ForkedPoolTest(unittest.TestCase):
         counts, pids = work.counts(n)
         self.assertEqual(counts, [1] * n)
         self.assertNotEqual(pids[n // 2], os.getpid())
-        self.assertEqual(pids[int(0.118033988749895 * n)], os.getpid())
+        self.assertNotEqual(pids[int(0.118033988749895 * n)], os.getpid())
+        self.assertEqual(pids[int(0.736067977499790 * n)], os.getpid())
         self.assertEqual(pool.props.n_running, 1)
         pool.shutdown()
 
