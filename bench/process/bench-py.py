@@ -20,7 +20,10 @@
 # spawn, and for amorsize the sampling, included) and "warm" (a pool kept
 # from an earlier map). Per workload: the median of --reps runs (the order
 # of the contenders rotates), efficiency = lower bound / time with lower
-# bound = max(Σt / P, max t), and amorsize's time over the best peer's.
+# bound = max(Σt / P, max t). Then, per workload, the median over the
+# repetitions of the forked pool's time over mp.Pool's in the same
+# repetition: a ratio that holds where the machine's speed drifts from
+# one repetition to the next.
 #
 #   python3 bench-py.py [--reps N] [--only NAME,...] [--json FILE] [--quick]
 #
@@ -288,6 +291,7 @@ def main():
           '| --- | ---: |')
     sys.stdout.flush()
 
+    paired_rows = []
     for name in names:
         what, works, too_small = specs[name]
         variant = GLib.Variant('ad', works)
@@ -332,6 +336,16 @@ def main():
         def cell(k):
             return '%.3f (%.2f)' % (med[k], bound / med[k])
 
+        def paired(k, peer):
+            # The runs of one repetition follow each other: their ratio
+            # holds where the machine's speed drifts between repetitions
+            # (the pure-Python kernel runs at the speed the host gives).
+            return statistics.median(a / b for a, b in zip(times[k], times[peer]))
+
+        ratios = {which: paired('amorsize fork ' + which, 'mp.Pool.map ' + which)
+                  for which in ('cold', 'warm')}
+        paired_rows.append('| %s | %.3f | %.3f |' % (name, ratios['cold'], ratios['warm']))
+
         print('| %s | %.3f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f %% |' % (
             name, total, cell('serial'), cell('mp.Pool.map cold'),
             cell('ProcessPoolExecutor cold'), cell('amorsize spawn cold'),
@@ -348,12 +362,18 @@ def main():
             'what': what, 'too_small': too_small, 'sum_t': total, 'lower_bound': bound,
             'times': times, 'median': med, 'plans_cold': plans,
             'plan_warm': warm_plan, 'others_cpu_share': others,
+            'fork_over_mp_pool_paired': ratios,
         }
 
     print('\nCells: median seconds (efficiency = max(Σt/P, max t) / time). '
           'Plan: workers × chunk size of amorsize\'s forked cold run. '
           '"spawn": workers started from a command line (python3 worker.py); '
           '"fork": Amor.ProcessPool.new_forked().')
+    print('\namorsize fork over mp.Pool.map, paired: the median over the repetitions '
+          'of the ratio of the two runs of each (below 1: amorsize is faster).\n')
+    print('| workload | cold | warm |')
+    print('| --- | ---: | ---: |')
+    print('\n'.join(paired_rows))
     if options.json:
         with open(options.json, 'w') as f:
             json.dump(report, f, indent=2)
