@@ -251,24 +251,29 @@ def _values_chunk_func(func, result_type):
         results = []
         durations = array.array('q')
         append, note = results.append, durations.append
+        # One clock read per item (or group): each ends one duration and
+        # starts the next.
         t0 = clock()
         try:
             for value in values[:_TIMED_ALONE]:
-                t0 = clock()
                 append(func(value))
-                note(clock() - t0)
+                t1 = clock()
+                note(t1 - t0)
+                t0 = t1
             size = _GROUP_NS * len(results) // max(sum(durations), 1)
             if size <= 1:
                 for value in values[len(results):]:
-                    t0 = clock()
                     append(func(value))
-                    note(clock() - t0)
+                    t1 = clock()
+                    note(t1 - t0)
+                    t0 = t1
             else:
                 for start in range(len(results), len(values), size):
-                    t0 = clock()
                     # (The builtin: this module has a map() of its own.)
                     results.extend(builtins.map(func, values[start:start + size]))
-                    durations.extend(_share(clock() - t0, len(results) - start))
+                    t1 = clock()
+                    durations.extend(_share(t1 - t0, len(results) - start))
+                    t0 = t1
         except Exception:
             # The results of the items before the failing one say which
             # it is; the traceback goes to standard error.
