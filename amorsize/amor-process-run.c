@@ -1032,18 +1032,23 @@ run_help_cb (gpointer user_data)
 }
 
 /* What serialising an item and its result costs, until chunks to workers
- * measure it: the sampled items and their results (repeated up to a chunk
- * of LOCAL_SERIALIZATION_ITEMS, so that what a message costs whatever its
- * size weighs little) go through the messages a worker would exchange —
- * built, serialised and read back — twice, the second timed; each side of
- * the socket pays about that. */
-
+ * measure it (run_take_results()): the sampled items (repeated up to a
+ * chunk of LOCAL_SERIALIZATION_ITEMS, so that what a message costs
+ * whatever its size weighs little) go the way of a chunk — the message
+ * built and serialised — and their results come back the way of a
+ * worker's answer, read from its bytes and kept as the map keeps them;
+ * twice, the second timed. Each side of the socket pays about that. */
 static double
 run_local_serialization (Run *run)
 {
+  AmorProcessPool *self = run->self;
   g_autoptr(GArray) done = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_autofree guint64 *indices = NULL;
+  g_autofree guint64 *positions = NULL;
   g_autofree GVariant **results_of = NULL;
+  g_autofree gint64 *ns = NULL;
+  g_autoptr(GVariant) answer = NULL;
+  g_autoptr(GBytes) answer_bytes = NULL;
   gint64 elapsed = 0;
   gsize n;
 
@@ -1056,47 +1061,53 @@ run_local_serialization (Run *run)
 
   n = MAX (done->len, LOCAL_SERIALIZATION_ITEMS);
   indices = g_new (guint64, n);
+  positions = g_new (guint64, n);
   results_of = g_new (GVariant *, n);
+  ns = g_new0 (gint64, n);
   for (gsize i = 0; i < n; i++)
-    indices[i] = g_array_index (done, guint64, i % done->len);
+    {
+      g_autoptr(GVariant) result = NULL;
+
+      indices[i] = g_array_index (done, guint64, i % done->len);
+      positions[i] = i;
+      result = amor_map_results_get (run->results, indices[i]);
+      results_of[i] = g_variant_is_of_type (result, G_VARIANT_TYPE_VARIANT)
+                      ? g_variant_get_variant (result) : g_variant_ref (result);
+    }
+
+  /* The answer a worker would send (its side is not timed). */
+  answer = g_variant_ref_sink (g_variant_new ("(uv@axx)", 0, amor_wire_items_array (results_of, n),
+                                              g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, ns, n,
+                                                                         sizeof (gint64)),
+                                              (gint64) 0));
+  answer_bytes = g_variant_get_data_as_bytes (answer);
+  for (gsize i = 0; i < n; i++)
+    g_variant_unref (results_of[i]);
 
   for (guint round = 0; round < 2; round++)
     {
+      g_autoptr(AmorMapResults) kept = amor_map_results_new (self->result_type, n);
       g_autoptr(GVariant) message = NULL;
-      g_autoptr(GVariant) typed = NULL;
+      g_autoptr(GBytes) message_bytes = NULL;
+      g_autoptr(GVariant) back = NULL;
       g_autoptr(GVariant) results = NULL;
-      gint64 t0 = amor_clock_now_ns ();
+      g_autoptr(GVariant) durations = NULL;
+      guint32 id;
+      gint64 overhead, t0 = amor_clock_now_ns ();
 
       message = run_chunk_message (run, 0, indices, n);
-      for (gsize i = 0; i < n; i++)
-        {
-          g_autoptr(GVariant) result = amor_map_results_get (run->results, indices[i]);
-
-          results_of[i] = g_variant_is_of_type (result, G_VARIANT_TYPE_VARIANT)
-                          ? g_variant_get_variant (result) : g_variant_ref (result);
-        }
-      typed = amor_wire_items_array (results_of, n);
-      results = g_variant_ref_sink (g_variant_new ("(uv)", 0, typed));
-      for (GVariant *v = message; v != NULL; v = v == message ? results : NULL)
-        {
-          g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (v);
-          g_autoptr(GVariant) back = g_variant_new_from_bytes (g_variant_get_type (v), bytes, FALSE);
-          g_autoptr(GVariant) boxed_array = g_variant_get_child_value (back, 1);
-          g_autoptr(GVariant) array = g_variant_get_variant (boxed_array);
-
-          for (gsize i = 0; i < n; i++)
-            g_variant_unref (amor_wire_array_get (array, i));
-        }
+      message_bytes = g_variant_get_data_as_bytes (message);
+      back = amor_wire_body_decode (AMOR_WIRE_RESULTS, answer_bytes, NULL);
+      if (back == NULL)
+        return 0.0;
+      g_variant_get (back, "(uv@axx)", &id, &results, &durations, &overhead);
+      amor_map_results_keep (kept, positions, results, n, NULL);
       elapsed = amor_clock_now_ns () - t0;
-      for (gsize i = 0; i < n; i++)
-        g_variant_unref (results_of[i]);
     }
 
   return 2.0 * (double) elapsed / 1e9 / (double) n;
 }
 
-/* The plan from the items sampled here, the serialisation counted in the
- * parallel estimates only. */
 static AmorResult *
 run_plan_here (Run *run)
 {
