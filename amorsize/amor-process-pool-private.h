@@ -137,6 +137,7 @@ typedef struct
   GIOStream    *stream;
   AmorWireReader *reader;    /* its output, as it comes */
   GSource      *read_source; /* while a read is pending */
+  gsize         room;        /* bytes its socket holds either way unread */
   WorkerState   state;
   gint64        spawned_ns;
   GSource      *hello_timeout;

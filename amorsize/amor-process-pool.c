@@ -87,7 +87,13 @@
  * the base chunk size. A parallel plan starts the workers it needs and
  * hands out chunks to whichever worker is free; a worker gets its next
  * chunk before it has answered the last (but for the last chunks of the
- * map), so that it never waits for the pool in between. The pool keeps
+ * map), so that it never waits for the pool in between. For that, a
+ * chunk and its answer fit in half of what the worker's socket holds: the
+ * pool asks for 4 MiB of send buffer on each side (the kernel gives up to
+ * `net.core.wmem_max`, 208 kB by default) and sends larger plans' chunks
+ * in pieces of that size — some 130000 numbers, or 6500 with the default.
+ * A larger chunk would leave one side waiting for the other to read. The
+ * pool keeps
  * the workers running for the next map, until it is disposed or
  * [method@Amor.ProcessPool.shutdown] is called.
  * [property@Amor.ProcessPool:plan] fixes the plan instead, skipping the

@@ -480,12 +480,32 @@ run_take_chunk (Run     *run,
 }
 
 /* The next chunk for a worker: a retry first, else unsampled items. */
+/* The most items of a chunk for @worker: the chunk's message, and the
+ * answer to it, take at most half of what the worker's socket holds
+ * (worker->room), so that a second chunk fits behind it and neither side
+ * waits for the other to read. Each item is counted at the mean size of
+ * the map's items, and its result at its type's size (or as large as an
+ * item) with its duration. */
+static guint64
+run_chunk_cap (Run    *run,
+               Worker *worker)
+{
+  gsize result_size = run->self->result_type != NULL
+                      ? amor_wire_fixed_size (run->self->result_type) : 0;
+  double item = (double) g_variant_get_size (run->items) / (double) MAX (run->n_items, 1);
+  double per_item = MAX (item, result_size > 0 ? (double) result_size + sizeof (gint64)
+                                               : item + sizeof (gint64));
+
+  return MAX (1, (guint64) ((double) worker->room / 2.0 / per_item));
+}
+
 static Chunk *
-run_next_chunk (Run *run)
+run_next_chunk (Run    *run,
+                Worker *worker)
 {
   Chunk *chunk = g_queue_pop_head (&run->retry);
 
-  return chunk != NULL ? chunk : run_take_chunk (run, G_MAXUINT64);
+  return chunk != NULL ? chunk : run_take_chunk (run, run_chunk_cap (run, worker));
 }
 
 /* The workers of a running plan that are processes: all of them, but one
@@ -745,7 +765,7 @@ run_schedule (Run *run)
             continue;
           if (run_count_at_work (run) >= run_remote_workers (run))
             break;
-          chunk = run_next_chunk (run);
+          chunk = run_next_chunk (run, worker);
           if (chunk == NULL || !run_send (run, worker, chunk))
             break;
         }
@@ -786,10 +806,10 @@ run_schedule (Run *run)
 
               if (share == 0)
                 continue;
-              chunk = run_take_chunk (run, share);
+              chunk = run_take_chunk (run, MIN (share, run_chunk_cap (run, busy)));
             }
           else
-            chunk = run_next_chunk (run);
+            chunk = run_next_chunk (run, busy);
           if (chunk == NULL || !run_send (run, busy, chunk))
             break;
         }

@@ -821,6 +821,31 @@ worker_hello_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* A worker's socket holds what one side writes until the other reads it:
+ * a chunk sent ahead while the worker runs the one before, an answer
+ * while the calling thread runs a chunk of its own. The kernel's default
+ * holds about 208 kB of data, less than a chunk of 30000 numbers: its
+ * writer then waits for the reader (the pool for the worker to finish a
+ * chunk, the worker for the calling thread to finish one). Asked for more,
+ * the kernel gives up to net.core.wmem_max. */
+#define WORKER_SOCKET_BUFFER (4 << 20)
+
+/* Widens the send buffer of @fd; returns about how many bytes of data it
+ * holds. */
+static gsize
+socket_widen (int fd)
+{
+  int size = WORKER_SOCKET_BUFFER;
+  socklen_t length = sizeof size;
+
+  /* At worst, the kernel's default stays. */
+  (void) setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  if (getsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, &length) != 0 || size <= 0)
+    return 100 * 1024;
+  /* The kernel counts its bookkeeping in it, as much as the data. */
+  return (gsize) size / 2;
+}
+
 /* Starts a worker for @run; FALSE (the map fails) if it cannot start. */
 gboolean
 run_spawn (Run *run)
@@ -833,6 +858,7 @@ run_spawn (Run *run)
   Worker *worker;
   int sv[2];
   int child_out;
+  gsize room;
   gint64 start_ns = amor_clock_now_ns ();
 
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
@@ -845,6 +871,7 @@ run_spawn (Run *run)
       return FALSE;
     }
 
+  room = MIN (socket_widen (sv[0]), socket_widen (sv[1]));
   child_out = fcntl (sv[1], F_DUPFD_CLOEXEC, 3);
   if (child_out < 0)
     {
@@ -930,6 +957,7 @@ run_spawn (Run *run)
   worker->stream = G_IO_STREAM (g_socket_connection_factory_create_connection (worker->socket));
   worker->state = WORKER_SPAWNING;
   worker->spawned_ns = start_ns;
+  worker->room = room;
   worker->run = run;
   g_queue_init (&worker->inflight);
   g_ptr_array_add (run->workers, worker);

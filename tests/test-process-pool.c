@@ -23,6 +23,7 @@
 #include "test-util.h"
 
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "amorsize/amor-child-private.h"
@@ -1018,22 +1019,115 @@ test_too_large_items (void)
   g_assert_nonnull (strstr (error->message, "chunk 2 (item 1)"));
 }
 
-/* Chunks larger than a socket takes at once: what does not fit is written
- * as the worker reads. */
+/* An item larger than a socket holds, even widened (the pool asks for
+ * 4 MiB): what does not fit is written as the worker reads, and the
+ * worker's answer, as large, as the pool reads. */
 static void
 test_larger_than_socket (void)
 {
+  const gsize size = 9u << 20;
   g_autoptr(AmorProcessPool) pool = make_pool (2, NULL);
   g_autoptr(GVariant) results = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *big = g_malloc (size + 1);
+  GVariant *children[3];
 
-  /* The first chunks hold a quarter of the items: 320 kB, more than the
-   * 208 kB a socket holds by default. */
-  amor_process_pool_set_result_type (pool, G_VARIANT_TYPE_UINT64);
-  set_hand_plan (pool, 2, 80000, AMOR_SCHEDULE_FIXED);
-  results = map_sync (pool, items_range (160000), &error);
+  memset (big, 'a', size);
+  big[size] = '\0';
+  for (guint i = 0; i < G_N_ELEMENTS (children); i++)
+    {
+      big[0] = (char) ('a' + i);
+      children[i] = g_variant_new_string (big);
+    }
+  set_hand_plan (pool, 2, 1, AMOR_SCHEDULE_FIXED);
+  results = map_sync (pool, g_variant_new_array (NULL, children, G_N_ELEMENTS (children)), &error);
   g_assert_no_error (error);
-  assert_typed_results (results, 160000);
+  g_assert_cmpuint (g_variant_n_children (results), ==, G_N_ELEMENTS (children));
+  for (guint i = 0; i < G_N_ELEMENTS (children); i++)
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (results, i);
+      g_autoptr(GVariant) result = g_variant_get_variant (boxed);
+      gsize length;
+      const char *text = g_variant_get_string (result, &length);
+
+      g_assert_cmpuint (length, ==, size);
+      g_assert_cmpint (text[0], ==, 'A' + (int) i);
+      g_assert_cmpint (text[size - 1], ==, 'A');
+    }
+}
+
+/* How many bytes of data a socket of a pool's worker holds: its send
+ * buffer, widened as the pool widens it, about half of it data. */
+static gsize
+widened_socket_room (void)
+{
+  int sv[2], size = 4 << 20;
+  socklen_t length = sizeof size;
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+  g_assert_cmpint (setsockopt (sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof size), ==, 0);
+  g_assert_cmpint (getsockopt (sv[0], SOL_SOCKET, SO_SNDBUF, &size, &length), ==, 0);
+  close (sv[0]);
+  close (sv[1]);
+  return (gsize) size / 2;
+}
+
+/* A plan's chunk for a worker fits, with its answer, in half of what the
+ * worker's socket holds: the next chunk, sent ahead, fits behind it, and
+ * neither the pool nor the worker waits for the other to read. Here the
+ * plan asks for one chunk of all the items, strings of 1000 bytes (their
+ * results as large, with 8 bytes of duration each). */
+static void
+test_chunk_fits_socket (Fixture       *f,
+                        gconstpointer  data)
+{
+  const gsize room = widened_socket_room ();
+  const guint64 n = 3 * (room / 2 / 1012) + 10;
+  g_autofree char *chunk_log = g_build_filename (f->dir, "chunks", NULL);
+  g_autoptr(AmorProcessPool) pool = make_pool (1, "--chunks", "--chunk-log", chunk_log, NULL);
+  g_autofree GVariant **children = g_new (GVariant *, n);
+  g_autoptr(GVariant) items = NULL;
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_auto(GStrv) sizes = NULL;
+  char word[1001];
+  gsize largest = 0, cap;
+
+  for (guint64 i = 0; i < n; i++)
+    {
+      memset (word, 'a' + (int) (i % 26), 1000);
+      word[1000] = '\0';
+      children[i] = g_variant_new_string (word);
+    }
+  items = g_variant_ref_sink (g_variant_new_array (NULL, children, n));
+  /* As the pool counts: the mean size of an item, and of its result with
+   * its duration. */
+  cap = (gsize) ((double) room / 2.0 / ((double) g_variant_get_size (items) / (double) n + 8.0));
+  g_assert_cmpuint (n, >, 2 * cap);
+
+  set_hand_plan (pool, 1, n, AMOR_SCHEDULE_FIXED);
+  results = map_sync (pool, g_variant_ref (items), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_variant_n_children (results), ==, n);
+  for (guint64 i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (results, i);
+      g_autoptr(GVariant) result = g_variant_get_variant (boxed);
+      const char *upper = g_variant_get_string (result, NULL);
+
+      g_assert_cmpuint (strlen (upper), ==, 1000);
+      g_assert_cmpint (upper[999], ==, 'A' + (int) (i % 26));
+    }
+
+  g_assert_true (g_file_get_contents (chunk_log, &text, NULL, NULL));
+  sizes = g_strsplit (text, "\n", -1);
+  for (guint i = 0; sizes[i] != NULL && sizes[i][0] != '\0'; i++)
+    largest = MAX (largest, (gsize) g_ascii_strtoull (sizes[i], NULL, 10));
+  g_test_message ("%" G_GUINT64_FORMAT " items in chunks of up to %" G_GSIZE_FORMAT
+                  ", %" G_GSIZE_FORMAT " allowed", n, largest, cap);
+  g_assert_cmpuint (largest, <=, cap);
+  g_assert_cmpuint (largest, >=, cap / 2);
 }
 
 static void
@@ -2250,6 +2344,7 @@ main (int   argc,
   g_test_add_data_func ("/process-pool/child/traced-sync", "sync", test_child_traced);
   g_test_add_func ("/process-pool/input/too-large", test_too_large_items);
   g_test_add_func ("/process-pool/input/larger-than-socket", test_larger_than_socket);
+  g_test_add ("/process-pool/input/chunk-fits-socket", Fixture, NULL, fixture_setup, test_chunk_fits_socket, fixture_teardown);
   g_test_add_func ("/process-pool/argv/missing", test_bad_argv);
   g_test_add_func ("/process-pool/argv/exit-before-hello", test_exit_before_hello);
   g_test_add_func ("/process-pool/argv/no-hello", test_no_hello);

@@ -23,6 +23,7 @@
  *   --chunks              serve with amor_worker_serve_chunks(): the same
  *                         work, a chunk at a time, answering an array of
  *                         the results' type ("at") when it can
+ *   --chunk-log FILE      with --chunks, append "N" per chunk of N items
  */
 
 #include <errno.h>
@@ -52,6 +53,7 @@ static gboolean exit_before_hello;
 static gboolean no_hello;
 static gboolean bad_hello;
 static gboolean chunks;
+static char    *chunk_log_path;
 static int      protocol_fd = -1;
 
 static GQuark
@@ -170,6 +172,16 @@ work_chunk (GVariant  *items,
   g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   gboolean all_uint64 = TRUE;
 
+  if (chunk_log_path != NULL)
+    {
+      g_autofree char *line = g_strdup_printf ("%" G_GSIZE_FORMAT "\n", n);
+      int fd = open (chunk_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+      if (fd < 0 || write (fd, line, strlen (line)) != (gssize) strlen (line))
+        g_error ("cannot write the chunk log: %s", g_strerror (errno));
+      close (fd);
+    }
+
   for (gsize i = 0; i < n; i++)
     {
       g_autoptr(GVariant) item = g_variant_get_child_value (items, i);
@@ -220,6 +232,7 @@ main (int    argc,
     { "no-hello", 0, 0, G_OPTION_ARG_NONE, &no_hello, "Never say hello", NULL },
     { "bad-hello", 0, 0, G_OPTION_ARG_NONE, &bad_hello, "Say hello wrongly", NULL },
     { "chunks", 0, 0, G_OPTION_ARG_NONE, &chunks, "Serve a chunk at a time", NULL },
+    { "chunk-log", 0, 0, G_OPTION_ARG_FILENAME, &chunk_log_path, "Log chunk sizes here", "FILE" },
     G_OPTION_ENTRY_NULL
   };
 
