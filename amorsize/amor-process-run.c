@@ -1067,6 +1067,7 @@ run_local_serialization (Run *run)
   g_autofree guint64 *positions = NULL;
   g_autofree GVariant **results_of = NULL;
   g_autofree gint64 *ns = NULL;
+  g_autoptr(GVariant) typed = NULL;
   g_autoptr(GVariant) answer = NULL;
   g_autoptr(GBytes) answer_bytes = NULL;
   gint64 elapsed = 0;
@@ -1096,7 +1097,8 @@ run_local_serialization (Run *run)
     }
 
   /* The answer a worker would send (its side is not timed). */
-  answer = g_variant_ref_sink (g_variant_new ("(uv@axx)", 0, amor_wire_items_array (results_of, n),
+  typed = amor_wire_items_array (results_of, n);
+  answer = g_variant_ref_sink (g_variant_new ("(uv@axx)", 0, typed,
                                               g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, ns, n,
                                                                          sizeof (gint64)),
                                               (gint64) 0));

@@ -1107,7 +1107,7 @@ test_chunk_fits_socket (Fixture       *f,
   g_assert_cmpuint (n, >, 2 * cap);
 
   set_hand_plan (pool, 1, n, AMOR_SCHEDULE_FIXED);
-  results = map_sync (pool, g_variant_ref (items), &error);
+  results = map_sync (pool, items, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (g_variant_n_children (results), ==, n);
   for (guint64 i = 0; i < n; i++)
