@@ -61,8 +61,9 @@
  * the time to serialise and deserialise an item and its result, on both
  * sides ([property@Amor.ProcessPool:serialization-cost]). An
  * [class@Amor.Optimizer] then plans with these costs in place of the
- * thread costs: the spawn time as the fork-join cost (0 once every usable
- * CPU has a worker running), the round trip as the dispatch cost, the
+ * thread costs: the spawn time as the fork-join cost (once every usable
+ * CPU has a worker running, a round trip: the map waits for the last
+ * answer), the round trip as the dispatch cost, the
  * serialisation cost added to the mean item duration. The chunk size
  * follows the seed's rule with a target chunk duration of 100 ms
  * ([property@Amor.ProcessPool:target-chunk-duration]) rather than 1 ms,

@@ -217,8 +217,9 @@ run_find_idle (Run *run)
 }
 
 /* Plans @n_items items from @sampler with the costs of processes: the
- * spawn time as the fork-join cost (0 once every usable CPU has a worker;
- * @alive run already), the round trip of a chunk as the dispatch cost, and
+ * spawn time as the fork-join cost (a round trip once every usable CPU
+ * has a worker; @alive run already), the round trip of a chunk as the
+ * dispatch cost, and
  * @parallel_item_cost per item handed to a worker. */
 static AmorResult *
 pool_plan (AmorProcessPool *self,
@@ -236,9 +237,12 @@ pool_plan (AmorProcessPool *self,
   double fork_join;
 
   /* The fork-join cost of a team of n_cpus: starting the workers that are
-   * not running yet (they start at once), nothing when all are running. */
+   * not running yet (they start at once); and, even when all are running,
+   * a round trip: the map ends only once the last chunk's answer is back,
+   * a wait that no other worker shares. */
   fork_join = alive >= n_cpus ? 0.0
             : spawn_cost * (double) (n_cpus - MAX (alive, 1)) / (double) MAX (1, n_cpus - 1);
+  fork_join = MAX (fork_join, dispatch_cost);
   if (n_cpus == 1)
     fork_join = 0.0;
 
