@@ -1858,6 +1858,73 @@ test_local_func_tiny (Fixture       *f,
   close (spawn.log_fd);
 }
 
+/* What an item of test_local_func_tiny_warm() reports: 2 ms for those of
+ * the first map (0 .. 199), 1.25 µs for those of the second (1000 on). */
+static double
+tiny_warm_cost (guint64 index)
+{
+  return index < 1000 ? 2e-3 : 1.25e-6;
+}
+
+/* With a worker kept from an earlier map, a parallel plan starts nothing,
+ * but it still waits for the last answer: a round trip that a map of 1000
+ * items of 1.25 µs cannot pay for. With no fork-join cost at all, its
+ * estimate came to 1.2x or more wherever serialising an item costs less
+ * than 0.4 µs (0.375 µs here): parallel, and slower than running it here;
+ * with the round trip, it stays below 1.2x down to 0.03 µs. (The worker,
+ * forked during the first map, tells the second map's items from their
+ * values: they report the same cost wherever they run.) */
+static void
+test_local_func_tiny_warm (Fixture       *f,
+                           gconstpointer  data)
+{
+  const guint64 n = 1000, first = 1000;
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint64 *values = g_new (guint64, n);
+  g_autofree int *pid_of = g_new0 (int, first + n);
+  g_autofree guint *counts = NULL;
+  const guint64 *out;
+  gsize n_out = 0;
+  AmorResult *plan;
+  guint elsewhere = 0;
+
+  spawn.parent = getpid ();
+  spawn.item_us = 20;
+  spawn.cost = tiny_warm_cost;
+  pool = make_timed_local_pool (&spawn, f->log);
+  /* The first map starts the worker: 200 items of 2 ms. */
+  map_each_once (pool, 200, f->log);
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 1);
+
+  g_assert_cmpint (ftruncate (spawn.log_fd, 0), ==, 0);
+  for (guint64 i = 0; i < n; i++)
+    values[i] = first + i;
+  results = map_sync (pool, g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, values, n,
+                                                       sizeof (guint64)), &error);
+  g_assert_no_error (error);
+  out = g_variant_get_fixed_array (results, &n_out, sizeof (guint64));
+  g_assert_cmpuint (n_out, ==, n);
+  for (guint64 i = 0; i < n; i++)
+    g_assert_cmpuint (out[i], ==, value_of (first + i));
+
+  plan = amor_process_pool_get_result (pool);
+  g_test_message ("%s", amor_result_get_reason (plan));
+  g_assert_cmpint (amor_result_get_schedule (plan), ==, AMOR_SCHEDULE_SERIAL);
+  /* Each item ran once; the worker kept ran a few samples, no chunk of a
+   * plan. */
+  counts = read_log_full (f->log, first + n, NULL, pid_of);
+  for (guint64 i = first; i < first + n; i++)
+    {
+      g_assert_cmpuint (counts[i], ==, 1);
+      elsewhere += pid_of[i] != getpid ();
+    }
+  g_assert_cmpuint (elsewhere, <, 4 * amor_process_pool_get_sample_size (pool));
+  close (spawn.log_fd);
+}
+
 /* Where the cost steps up along the input (0.5 ms, then 2 ms from the
  * middle on), the calling process's chunks are counted in time: in the
  * cheap half, they hold half the plan's chunk at least; in the dear half,
@@ -2361,6 +2428,7 @@ main (int   argc,
   g_test_add ("/process-pool/local-func/parallel", Fixture, NULL, fixture_setup, test_local_func_parallel, fixture_teardown);
   g_test_add ("/process-pool/local-func/cancel", Fixture, NULL, fixture_setup, test_local_func_cancel, fixture_teardown);
   g_test_add ("/process-pool/local-func/tiny", Fixture, NULL, fixture_setup, test_local_func_tiny, fixture_teardown);
+  g_test_add ("/process-pool/local-func/tiny-warm", Fixture, NULL, fixture_setup, test_local_func_tiny_warm, fixture_teardown);
   g_test_add ("/process-pool/local-func/dear-end", Fixture, NULL, fixture_setup, test_local_func_dear_end, fixture_teardown);
   g_test_add ("/process-pool/local-func/opening", Fixture, NULL, fixture_setup, test_local_func_opening, fixture_teardown);
   g_test_add ("/process-pool/local-func/held", Fixture, NULL, fixture_setup, test_local_func_held, fixture_teardown);
