@@ -63,8 +63,8 @@
  * [class@Amor.Optimizer] then plans with these costs in place of the
  * thread costs: the spawn time as the fork-join cost (once every usable
  * CPU has a worker running, a round trip: the map waits for the last
- * answer), the round trip as the dispatch cost, the
- * serialisation cost added to the mean item duration. The chunk size
+ * answer), the round trip as the dispatch cost, the serialisation cost
+ * added to the mean item duration. The chunk size
  * follows the seed's rule with a target chunk duration of 100 ms
  * ([property@Amor.ProcessPool:target-chunk-duration]) rather than 1 ms,
  * because a chunk costs a round trip between processes. In a fixed plan
@@ -94,9 +94,8 @@
  * `net.core.wmem_max`, 208 kB by default) and sends larger plans' chunks
  * in pieces of that size — some 130000 numbers, or 6500 with the default.
  * A larger chunk would leave one side waiting for the other to read. The
- * pool keeps
- * the workers running for the next map, until it is disposed or
- * [method@Amor.ProcessPool.shutdown] is called.
+ * pool keeps the workers running for the next map, until it is disposed
+ * or [method@Amor.ProcessPool.shutdown] is called.
  * [property@Amor.ProcessPool:plan] fixes the plan instead, skipping the
  * sampling.
  *

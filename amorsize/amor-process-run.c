@@ -219,8 +219,7 @@ run_find_idle (Run *run)
 /* Plans @n_items items from @sampler with the costs of processes: the
  * spawn time as the fork-join cost (a round trip once every usable CPU
  * has a worker; @alive run already), the round trip of a chunk as the
- * dispatch cost, and
- * @parallel_item_cost per item handed to a worker. */
+ * dispatch cost, and @parallel_item_cost per item handed to a worker. */
 static AmorResult *
 pool_plan (AmorProcessPool *self,
            AmorSampler     *sampler,
@@ -483,7 +482,6 @@ run_take_chunk (Run     *run,
   return chunk;
 }
 
-/* The next chunk for a worker: a retry first, else unsampled items. */
 /* The most items of a chunk for @worker: the chunk's message, and the
  * answer to it, take at most half of what the worker's socket holds
  * (worker->room), so that a second chunk fits behind it and neither side
@@ -503,6 +501,7 @@ run_chunk_cap (Run    *run,
   return MAX (1, (guint64) ((double) worker->room / 2.0 / per_item));
 }
 
+/* The next chunk for @worker: a retry first, else unsampled items. */
 static Chunk *
 run_next_chunk (Run    *run,
                 Worker *worker)
@@ -1134,6 +1133,8 @@ run_local_serialization (Run *run)
   return 2.0 * (double) elapsed / 1e9 / (double) n;
 }
 
+/* The plan from the items sampled here, the serialisation counted in the
+ * parallel estimates only. */
 static AmorResult *
 run_plan_here (Run *run)
 {
@@ -1192,13 +1193,16 @@ run_here_share_round (Run      *run,
 {
   guint64 left = count, rest = count, spare = run->n_items - run->sampled->len - count;
   gint64 now = amor_clock_now_ns ();
+  double *held_of = g_newa (double, MAX (run->workers->len, 1));
   guint n_takers = 0;
 
-  for (guint i = 0; with_workers && i < run->workers->len; i++)
+  /* What each ready worker holds (negative: not ready). */
+  for (guint i = 0; i < run->workers->len; i++)
     {
       Worker *worker = g_ptr_array_index (run->workers, i);
 
-      n_takers += worker_is_ready (worker) && run_here_items_held (run, worker, now) < (double) count;
+      held_of[i] = worker_is_ready (worker) ? run_here_items_held (run, worker, now) : -1.0;
+      n_takers += with_workers && held_of[i] >= 0.0 && held_of[i] < (double) count;
     }
   n_takers = (guint) MIN ((guint64) n_takers, count - 1);
   /* This thread's share: what is left once each taker has had its own. */
@@ -1209,11 +1213,10 @@ run_here_share_round (Run      *run,
     {
       Worker *worker = g_ptr_array_index (run->workers, i);
       guint64 share = 0, more = 0;
-      double held;
+      double held = held_of[i];
 
-      if (!worker_is_ready (worker))
+      if (held < 0.0)
         continue;
-      held = run_here_items_held (run, worker, now);
       if (w < n_takers && held < (double) count)
         {
           share = rest / (n_takers + 1 - w);

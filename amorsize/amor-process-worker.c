@@ -840,6 +840,7 @@ socket_widen (int fd)
 
   /* At worst, the kernel's default stays. */
   (void) setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  /* Unknown: about half of the usual default. */
   if (getsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, &length) != 0 || size <= 0)
     return 100 * 1024;
   /* The kernel counts its bookkeeping in it, as much as the data. */

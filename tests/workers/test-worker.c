@@ -54,6 +54,7 @@ static gboolean no_hello;
 static gboolean bad_hello;
 static gboolean chunks;
 static char    *chunk_log_path;
+static int      chunk_log_fd = -1;
 static int      protocol_fd = -1;
 
 static GQuark
@@ -172,14 +173,12 @@ work_chunk (GVariant  *items,
   g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   gboolean all_uint64 = TRUE;
 
-  if (chunk_log_path != NULL)
+  if (chunk_log_fd >= 0)
     {
       g_autofree char *line = g_strdup_printf ("%" G_GSIZE_FORMAT "\n", n);
-      int fd = open (chunk_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 
-      if (fd < 0 || write (fd, line, strlen (line)) != (gssize) strlen (line))
+      if (write (chunk_log_fd, line, strlen (line)) != (gssize) strlen (line))
         g_error ("cannot write the chunk log: %s", g_strerror (errno));
-      close (fd);
     }
 
   for (gsize i = 0; i < n; i++)
@@ -268,6 +267,15 @@ main (int    argc,
       if (log_fd < 0)
         {
           g_printerr ("cannot open %s: %s\n", log_path, g_strerror (errno));
+          return 2;
+        }
+    }
+  if (chunk_log_path != NULL)
+    {
+      chunk_log_fd = open (chunk_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+      if (chunk_log_fd < 0)
+        {
+          g_printerr ("cannot open %s: %s\n", chunk_log_path, g_strerror (errno));
           return 2;
         }
     }
