@@ -37,6 +37,7 @@ typedef struct
   char *dir;
   char *log;
   char *marker;
+  char *chunks;
 } Fixture;
 
 static void
@@ -49,6 +50,7 @@ fixture_setup (Fixture       *f,
   g_assert_no_error (error);
   f->log = g_build_filename (f->dir, "log", NULL);
   f->marker = g_build_filename (f->dir, "marker", NULL);
+  f->chunks = g_build_filename (f->dir, "chunks", NULL);
   g_file_set_contents (f->log, "", 0, &error);
   g_assert_no_error (error);
 }
@@ -59,9 +61,11 @@ fixture_teardown (Fixture       *f,
 {
   g_unlink (f->log);
   g_unlink (f->marker);
-  g_rmdir (f->dir);
+  g_unlink (f->chunks);
+  g_assert_cmpint (g_rmdir (f->dir), ==, 0);
   g_free (f->log);
   g_free (f->marker);
+  g_free (f->chunks);
   g_free (f->dir);
 }
 
@@ -1083,8 +1087,7 @@ test_chunk_fits_socket (Fixture       *f,
 {
   const gsize room = widened_socket_room ();
   const guint64 n = 3 * (room / 2 / 1012) + 10;
-  g_autofree char *chunk_log = g_build_filename (f->dir, "chunks", NULL);
-  g_autoptr(AmorProcessPool) pool = make_pool (1, "--chunks", "--chunk-log", chunk_log, NULL);
+  g_autoptr(AmorProcessPool) pool = make_pool (1, "--chunks", "--chunk-log", f->chunks, NULL);
   g_autofree GVariant **children = g_new (GVariant *, n);
   g_autoptr(GVariant) items = NULL;
   g_autoptr(GVariant) results = NULL;
@@ -1120,7 +1123,7 @@ test_chunk_fits_socket (Fixture       *f,
       g_assert_cmpint (upper[999], ==, 'A' + (int) (i % 26));
     }
 
-  g_assert_true (g_file_get_contents (chunk_log, &text, NULL, NULL));
+  g_assert_true (g_file_get_contents (f->chunks, &text, NULL, NULL));
   sizes = g_strsplit (text, "\n", -1);
   for (guint i = 0; sizes[i] != NULL && sizes[i][0] != '\0'; i++)
     largest = MAX (largest, (gsize) g_ascii_strtoull (sizes[i], NULL, 10));
@@ -2054,7 +2057,7 @@ static char *
 log_chunks (Fixture   *f,
             ForkSpawn *spawn)
 {
-  char *path = g_build_filename (f->dir, "chunks", NULL);
+  char *path = g_strdup (f->chunks);
 
   spawn->chunk_fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
   g_assert_cmpint (spawn->chunk_fd, >, 0);
