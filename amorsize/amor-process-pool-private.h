@@ -125,6 +125,9 @@ typedef struct
   gint64    start_ns;     /* before encoding */
   gint64    encode_ns;
   gint64    busy_ns;      /* the worker's time on it, once answered */
+  double    estimate;     /* what the profile said its items take, in
+                           * seconds, when it was handed out (a plan's
+                           * chunk), else 0 */
 } Chunk;
 
 typedef struct
@@ -213,6 +216,10 @@ struct _Run
   guint64          next;         /* the next index to hand out */
   gsize            skip_pos;     /* the first sampled index >= next */
   GQueue           retry;        /* Chunk: one-item chunks to run again */
+  /* How far the plan's chunks took from what was estimated for them
+   * (run_check_estimate()) */
+  double           chunk_error;
+  guint            n_chunks_checked;
 };
 
 /* amor-process-worker.c: a worker and the messages it is sent */
@@ -239,6 +246,9 @@ GVariant   *run_chunk_message    (Run           *run,
 
 /* amor-process-run.c: a map */
 void        run_schedule         (Run           *run);
+void        run_check_estimate   (Run           *run,
+                                  Chunk         *chunk,
+                                  double         seconds);
 void        run_fail             (Run           *run,
                                   GError        *error);
 guint       run_wanted_workers   (Run           *run);

@@ -418,15 +418,53 @@ run_opening_items (Run     *run,
   return MIN (items, (guint64) (left / (double) parts / front));
 }
 
+/* The next @size unsampled items (or those left, if fewer) as a chunk of
+ * the plan, or NULL when all are handed out. */
+static Chunk *
+run_cut_chunk (Run     *run,
+               guint64  size)
+{
+  Chunk *chunk;
+  gsize count = 0;
+  double rate;
+
+  run_skip_sampled (run);
+  size = MIN (size, run->n_items - MIN (run->next, run->n_items));
+  if (size == 0)
+    return NULL;
+
+  chunk = g_new0 (Chunk, 1);
+  chunk->indices = g_new (guint64, size);
+  while (count < size && run->next < run->n_items)
+    {
+      if (run->skip_pos < run->sampled->len &&
+          g_array_index (run->sampled, guint64, run->skip_pos) == run->next)
+        {
+          run->skip_pos++;
+          run->next++;
+          continue;
+        }
+      chunk->indices[count++] = run->next++;
+    }
+  chunk->n = count;
+
+  if (count == 0)
+    {
+      chunk_free (chunk);
+      return NULL;
+    }
+  rate = amor_profile_estimate (run->profile, chunk->indices[0], chunk->indices[count - 1] + 1);
+  chunk->estimate = (double) count * MAX (rate, 0.0);
+  return chunk;
+}
+
 /* The next chunk of unsampled items, at most @max of them, or NULL when
  * all are handed out. */
 static Chunk *
 run_take_chunk (Run     *run,
                 guint64  max)
 {
-  Chunk *chunk;
   guint64 size, remaining, unassigned;
-  gsize count = 0;
 
   unassigned = run_skip_sampled (run);
 
@@ -459,27 +497,7 @@ run_take_chunk (Run     *run,
     }
   size = MIN (MIN (size, remaining), MAX (max, 1));
 
-  chunk = g_new0 (Chunk, 1);
-  chunk->indices = g_new (guint64, size);
-  while (count < size && run->next < run->n_items)
-    {
-      if (run->skip_pos < run->sampled->len &&
-          g_array_index (run->sampled, guint64, run->skip_pos) == run->next)
-        {
-          run->skip_pos++;
-          run->next++;
-          continue;
-        }
-      chunk->indices[count++] = run->next++;
-    }
-  chunk->n = count;
-
-  if (count == 0)
-    {
-      chunk_free (chunk);
-      return NULL;
-    }
-  return chunk;
+  return run_cut_chunk (run, size);
 }
 
 /* The most items of a chunk for @worker: the chunk's message, and the
@@ -593,6 +611,160 @@ run_held_time (Run *run)
         least = held;
     }
   return least;
+}
+
+/* How fast the error of a chunk's estimate is forgotten: halved at each
+ * chunk checked after it. */
+#define CHUNK_ERROR_DECAY 0.5
+
+/* The items of @chunk, handed out for the plan, took @seconds: how far
+ * that is from its estimate (chunk->estimate) is kept in run->chunk_error,
+ * the largest relative error of the chunks checked, each the less for the
+ * chunks checked after it. It tells how far the profile can be trusted to
+ * say what the last items take (run_last_split()), whatever makes it err:
+ * items unlike their neighbours, or a machine busy with other work. */
+void
+run_check_estimate (Run    *run,
+                    Chunk  *chunk,
+                    double  seconds)
+{
+  double error;
+
+  if (chunk->estimate <= 0.0)
+    return;
+  error = fabs (seconds - chunk->estimate) / chunk->estimate;
+  run->chunk_error = MAX (error, run->chunk_error * CHUNK_ERROR_DECAY);
+  run->n_chunks_checked++;
+}
+
+/* The last split (run_last_split()) comes only after this many of the
+ * plan's chunks are checked against their estimate ... */
+#define LAST_SPLIT_MIN_CHECKED 2
+
+/* ... when the chunks it makes would last at most this long, in seconds
+ * (the longer, the more time for the machine to change pace) ... */
+#define LAST_SPLIT_MAX_TIME 0.1
+
+/* ... and when they are likely to end at most this far apart, in seconds
+ * (their length times the error of recent estimates). */
+#define LAST_SPLIT_MAX_ERROR 0.3e-3
+
+/* How many items from @first take about @seconds (at most @most). */
+static guint64
+run_items_lasting (Run     *run,
+                   guint64  first,
+                   double   seconds,
+                   guint64  most)
+{
+  double rate = amor_profile_estimate (run->profile, first, run->n_items);
+  guint64 items = 0;
+
+  /* Twice: the rate of the items guessed at first, then of those. */
+  for (guint i = 0; i < 2 && rate > 0.0; i++)
+    {
+      items = (guint64) MIN (seconds / rate + 0.5, (double) most);
+      if (items == 0)
+        break;
+      rate = amor_profile_estimate (run->profile, first, MIN (first + items, run->n_items));
+    }
+  return items;
+}
+
+/* In run_help_cb(): ends the map in one last chunk for each, if the
+ * profile's estimates have proved good enough, rather than in chunks that
+ * halve down to single items — a few hundred microseconds each where the
+ * work is in Python or JavaScript, and as many more for the calling thread
+ * (run_within_held()). The items left are split so that the workers and
+ * the calling thread are likely to be done together, each worker's part
+ * following what it still holds, and are sent to them at once. Returns
+ * how many items are the calling thread's last chunk, or 0 when it is not
+ * time for the last split. */
+static guint64
+run_last_split (Run *run)
+{
+  guint n = run->workers->len, n_ready = 0;
+  guint64 unassigned = run_skip_sampled (run);
+  double *held = g_newa (double, MAX (n, 1));
+  double rate, work, sum = 0.0, end;
+  gint64 now = amor_clock_now_ns ();
+  guint below;
+
+  if (unassigned == 0 || run->n_chunks_checked < LAST_SPLIT_MIN_CHECKED ||
+      !g_queue_is_empty (&run->retry) || run_count_workers (run, WORKER_SPAWNING) > 0)
+    return 0;
+  rate = amor_profile_estimate (run->profile, run->next, run->n_items);
+  if (rate <= 0.0)
+    return 0;
+  work = (double) unassigned * rate;
+
+  /* Every worker is ready, and at work for the plan: none is starting,
+   * and none is kept idle beyond the plan's number. */
+  for (guint i = 0; i < n; i++)
+    {
+      Worker *worker = g_ptr_array_index (run->workers, i);
+
+      if (!worker_is_ready (worker))
+        return 0;
+      held[n_ready++] = run_worker_held_time (run, worker, now);
+    }
+  if (n_ready != run_remote_workers (run))
+    return 0;
+
+  /* The time from now that sees all done: the work left, and what the
+   * workers that are done before then hold, shared by them and this
+   * thread. */
+  for (guint i = 1; i < n; i++)
+    for (guint j = i; j > 0 && held[j - 1] > held[j]; j--)
+      {
+        double t = held[j];
+        held[j] = held[j - 1];
+        held[j - 1] = t;
+      }
+  end = work;
+  for (below = 0; below < n; below++)
+    {
+      double with = (work + sum + held[below]) / (double) (below + 2);
+
+      if (held[below] >= end)
+        break;
+      sum += held[below];
+      end = with;
+    }
+  if (end > LAST_SPLIT_MAX_TIME || end * run->chunk_error > LAST_SPLIT_MAX_ERROR)
+    return 0;
+
+  /* Each worker's part, in items (the sampled ones among them left out
+   * of the count: a few at most), none more than its socket takes. */
+  {
+    guint64 *parts = g_newa (guint64, MAX (n, 1));
+    guint64 first = run->next, left = unassigned;
+
+    for (guint i = 0; i < n; i++)
+      {
+        Worker *worker = g_ptr_array_index (run->workers, i);
+        double share = end - run_worker_held_time (run, worker, now);
+
+        parts[i] = share > 0.0 ? run_items_lasting (run, first, share, left) : 0;
+        if (parts[i] > run_chunk_cap (run, worker))
+          return 0;
+        first += parts[i];
+        left -= parts[i];
+      }
+
+    g_debug ("process pool: last split of %" G_GUINT64_FORMAT " items (about %.1f ms), "
+             "to end in about %.1f ms (estimates %.1f %% off), %" G_GUINT64_FORMAT
+             " of them here", unassigned, work * 1e3, end * 1e3, run->chunk_error * 1e2, left);
+    for (guint i = 0; i < n; i++)
+      {
+        Chunk *chunk = parts[i] > 0 ? run_cut_chunk (run, parts[i]) : NULL;
+
+        if (chunk != NULL && !run_send (run, g_ptr_array_index (run->workers, i), chunk))
+          return 0;
+      }
+  }
+  if (run->phase != PHASE_RUNNING)
+    return 0;
+  return run_skip_sampled (run);
 }
 
 /* The share of what a worker holds that the calling thread's next chunk
@@ -956,14 +1128,15 @@ run_cancelled_cb (GCancellable *cancellable,
 /* Running items in the calling thread (amor_process_pool_set_local_func()) */
 
 /* Runs the @n items @indices with the local function, in one call, and
- * keeps their results; when @timed, their durations go to the sampler
- * (the callback's own, when it gives them). FALSE with @error, which
- * names the failing item. */
+ * keeps their results and durations (the callback's own, when it gives
+ * them), which go to the sampler too when @timed; @total, unless NULL, is
+ * set to their sum. FALSE with @error, which names the failing item. */
 static gboolean
 run_local (Run            *run,
            const guint64  *indices,
            gsize           n,
            gboolean        timed,
+           double         *total,
            GError        **error)
 {
   AmorProcessPool *self = run->self;
@@ -975,6 +1148,7 @@ run_local (Run            *run,
   gsize failed = 0, n_ns = 0, kept;
   GVariant *answer;
   gint64 t0, t1;
+  double sum = 0.0;
 
   t0 = amor_clock_now_ns ();
   answer = self->local_func (items, self->local_data, &local_error);
@@ -997,6 +1171,7 @@ run_local (Run            *run,
                                   : (double) (t1 - t0) / 1e9 / (double) n;
 
       run->n_done++;
+      sum += seconds;
       amor_profile_add (run->profile, indices[i], seconds);
       if (timed)
         amor_sampler_add_duration (run->sampler, seconds);
@@ -1007,6 +1182,8 @@ run_local (Run            *run,
       g_propagate_error (error, local_error);
       return FALSE;
     }
+  if (total != NULL)
+    *total = sum;
   return TRUE;
 }
 
@@ -1025,27 +1202,38 @@ run_help_cb (gpointer user_data)
 {
   Run *run = user_data;
   g_autoptr(GError) error = NULL;
-  guint64 size;
+  guint64 size, last;
+  double seconds;
   Chunk *chunk;
   gboolean ok;
 
   if (run->phase != PHASE_RUNNING || g_cancellable_is_cancelled (run->cancellable))
     return G_SOURCE_REMOVE;
-  size = MAX (run_chunk_items (run), run_opening_items (run, run_skip_sampled (run)));
-  if (run_count_workers (run, WORKER_SPAWNING) > 0)
+  last = run_last_split (run);
+  if (last > 0)
+    chunk = run_cut_chunk (run, last);
+  else if (run->phase != PHASE_RUNNING)
+    return G_SOURCE_REMOVE;
+  else
     {
-      double mean = amor_sampler_get_mean (run->sampler);
+      size = MAX (run_chunk_items (run), run_opening_items (run, run_skip_sampled (run)));
+      if (run_count_workers (run, WORKER_SPAWNING) > 0)
+        {
+          double mean = amor_sampler_get_mean (run->sampler);
 
-      if (mean > 0.0)
-        size = MIN (size, (guint64) (LOCAL_SLICE_WHILE_SPAWNING / mean) + 1);
+          if (mean > 0.0)
+            size = MIN (size, (guint64) (LOCAL_SLICE_WHILE_SPAWNING / mean) + 1);
+        }
+      chunk = run_take_chunk (run, run_within_held (run, size));
     }
-  chunk = run_take_chunk (run, run_within_held (run, size));
   if (chunk == NULL)
     return G_SOURCE_REMOVE;
 
   g_debug ("process pool: the calling thread runs %" G_GSIZE_FORMAT " items from %"
            G_GUINT64_FORMAT, chunk->n, chunk->indices[0]);
-  ok = run_local (run, chunk->indices, chunk->n, FALSE, &error);
+  ok = run_local (run, chunk->indices, chunk->n, FALSE, &seconds, &error);
+  if (ok)
+    run_check_estimate (run, chunk, seconds);
   chunk_free (chunk);
   if (!ok)
     run_fail (run, g_steal_pointer (&error));
@@ -1294,7 +1482,7 @@ run_here (Run *run)
       if (!run_here_share_round (run, count, with_workers, &count))
         return;
       mine = run_sample_chunk (run, count);
-      ok = run_local (run, mine->indices, mine->n, TRUE, &error);
+      ok = run_local (run, mine->indices, mine->n, TRUE, NULL, &error);
       chunk_free (mine);
       if (!ok)
         {
@@ -1350,7 +1538,7 @@ run_here (Run *run)
             run->phase = PHASE_STOPPING;
             return;
           }
-        if (!run_local (run, batch, n, FALSE, &error))
+        if (!run_local (run, batch, n, FALSE, NULL, &error))
           {
             run_fail (run, g_steal_pointer (&error));
             return;

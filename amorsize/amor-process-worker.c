@@ -407,6 +407,7 @@ run_take_results (Run       *run,
     }
   run->n_done += chunk->n;
   chunk->busy_ns = compute_ns + MAX (overhead_ns, 0);
+  run_check_estimate (run, chunk, (double) compute_ns / 1e9);
 
   /* What a message costs whatever its size weighs too much in small
    * chunks: their figure is not kept. */

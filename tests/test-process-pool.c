@@ -1933,7 +1933,7 @@ test_local_func_tiny_warm (Fixture       *f,
  * cheap half, they hold half the plan's chunk at least; in the dear half,
  * none holds more than the larger of a 2n-th of the work left where it
  * starts (n workers) and the plan's chunk shrunk to last what the plan
- * meant. */
+ * meant — but the last, which ends the map with the worker's. */
 static void
 test_local_func_dear_end (Fixture       *f,
                           gconstpointer  data)
@@ -1967,7 +1967,7 @@ test_local_func_dear_end (Fixture       *f,
    * items. */
   dear_chunk = MAX ((guint64) ((double) chunk * amor_result_get_mean (plan) / dear + 0.5), 1);
 
-  for (guint i = 0; i < calls->len; i++)
+  for (guint i = 0; i + 1 < calls->len; i++)
     {
       Call *call = &g_array_index (calls, Call, i);
 
@@ -1996,8 +1996,10 @@ test_local_func_dear_end (Fixture       *f,
   else
     g_test_message ("the calling process ran none of the cheap half");
   g_assert_cmpuint (n_dear, >, 0);
-  /* Rounded up to a whole item. */
-  for (guint i = 0; i < calls->len; i++)
+  /* Rounded up to a whole item. The last chunk is that of the last split
+   * (test_local_func_last_split()), which holds what it takes to end with
+   * the worker. */
+  for (guint i = 0; i + 1 < calls->len; i++)
     {
       Call *call = &g_array_index (calls, Call, i);
 
@@ -2086,6 +2088,62 @@ read_worker_chunks (const char *path)
         g_array_append_val (chunks, call);
     }
   return chunks;
+}
+
+/* What an item of the second map of test_local_func_last_split()
+ * reports: 8 ms for one in five, picked by a hash of its index, else
+ * 0.5 ms (a mean of 2 ms, and a coefficient of variation of 1.5). */
+static double
+uneven_cost (guint64 index)
+{
+  return (index * 2654435761u) % 1000 < 200 ? 8e-3 : 0.5e-3;
+}
+
+/* Items whose costs are as estimated end in one last chunk for each
+ * process (the last split), rather than in chunks that halve down to
+ * single items: the calling process's last chunk holds many, and ends the
+ * input (the worker's last is the items before it). Where the estimates
+ * of the chunks erred (items of uneven cost, not in the profile), the end
+ * still comes in small chunks. */
+static void
+test_local_func_last_split (Fixture       *f,
+                            gconstpointer  data)
+{
+  const guint64 n = 300;
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(GArray) calls = g_array_new (FALSE, FALSE, sizeof (Call));
+  Call *last;
+
+  spawn.item_us = 2000;
+  spawn.reported_ns = 2000000;
+  spawn.local_calls = calls;
+  spawn.parent = getpid ();
+  pool = make_timed_local_pool (&spawn, f->log);
+
+  map_each_once (pool, n, f->log);
+  g_assert_true (amor_result_is_parallel (amor_process_pool_get_result (pool)));
+  g_assert_cmpuint (calls->len, >, 0);
+  last = &g_array_index (calls, Call, calls->len - 1);
+  g_test_message ("even costs: the last chunk here holds %" G_GSIZE_FORMAT " items, %"
+                  G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT, last->n, last->min, last->max);
+  /* Before, it held one. */
+  g_assert_cmpuint (last->n, >=, 8);
+  g_assert_cmpuint (last->max, ==, n - 1);
+  g_assert_cmpuint (last->max - last->min, <, 2 * last->n);
+
+  /* The same items, reported at uneven costs. */
+  g_assert_cmpint (ftruncate (spawn.log_fd, 0), ==, 0);
+  g_array_set_size (calls, 0);
+  spawn.cost = uneven_cost;
+  map_each_once (pool, n, f->log);
+  g_assert_true (amor_result_is_parallel (amor_process_pool_get_result (pool)));
+  g_assert_cmpuint (calls->len, >, 0);
+  last = &g_array_index (calls, Call, calls->len - 1);
+  g_test_message ("uneven costs: the last chunk here holds %" G_GSIZE_FORMAT " items",
+                  last->n);
+  g_assert_cmpuint (last->n, <=, 3);
+  close (spawn.log_fd);
 }
 
 /* The first chunks of a map are larger than the plan's, a 2n-th of the
@@ -2433,6 +2491,7 @@ main (int   argc,
   g_test_add ("/process-pool/local-func/tiny", Fixture, NULL, fixture_setup, test_local_func_tiny, fixture_teardown);
   g_test_add ("/process-pool/local-func/tiny-warm", Fixture, NULL, fixture_setup, test_local_func_tiny_warm, fixture_teardown);
   g_test_add ("/process-pool/local-func/dear-end", Fixture, NULL, fixture_setup, test_local_func_dear_end, fixture_teardown);
+  g_test_add ("/process-pool/local-func/last-split", Fixture, NULL, fixture_setup, test_local_func_last_split, fixture_teardown);
   g_test_add ("/process-pool/local-func/opening", Fixture, NULL, fixture_setup, test_local_func_opening, fixture_teardown);
   g_test_add ("/process-pool/local-func/held", Fixture, NULL, fixture_setup, test_local_func_held, fixture_teardown);
   g_test_add ("/process-pool/sampling/no-wait", Fixture, NULL, fixture_setup, test_sampling_no_wait, fixture_teardown);
