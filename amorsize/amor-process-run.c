@@ -643,7 +643,7 @@ run_check_estimate (Run    *run,
 
 /* ... when the chunks it makes would last at most this long, in seconds
  * (the longer, the more time for the machine to change pace) ... */
-#define LAST_SPLIT_MAX_TIME 0.1
+#define LAST_SPLIT_MAX_TIME 0.25
 
 /* ... and when they are likely to end at most this far apart, in seconds
  * (their length times the error of recent estimates). */
