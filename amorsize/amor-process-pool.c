@@ -81,7 +81,12 @@
  * — a 2n-th of the work left, counted with the same estimates — once the
  * items timed can tell whether the cost follows the place in the input:
  * fewer chunks cost fewer round trips, and each leaves the others as much
- * to even out.
+ * to even out. With a local function, the tail need not taper: each chunk
+ * of the plan is checked against what the estimates said it would take,
+ * and once the items left would be done within a quarter of a second, if
+ * the recent error of the estimates times that time is below 0.3 ms, the
+ * calling thread ends the map in one last chunk for itself and one for
+ * each worker, split so that all are likely to be done together.
  *
  * A serial plan runs every item in the first worker — the work callback
  * lives in the worker program, not in the calling process — in chunks of

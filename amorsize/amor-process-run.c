@@ -27,6 +27,20 @@ run_fail (Run    *run,
   run->phase = PHASE_STOPPING;
 }
 
+/* Sorts a few doubles, in place. */
+static void
+sort_few (double *v,
+          guint   n)
+{
+  for (guint i = 1; i < n; i++)
+    for (guint j = i; j > 0 && v[j - 1] > v[j]; j--)
+      {
+        double t = v[j];
+        v[j] = v[j - 1];
+        v[j - 1] = t;
+      }
+}
+
 /* The median of a few doubles (sorts them). */
 static double
 median (GArray *values)
@@ -36,13 +50,7 @@ median (GArray *values)
 
   if (n == 0)
     return 0.0;
-  for (guint i = 1; i < n; i++)
-    for (guint j = i; j > 0 && v[j - 1] > v[j]; j--)
-      {
-        double t = v[j];
-        v[j] = v[j - 1];
-        v[j - 1] = t;
-      }
+  sort_few (v, n);
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
@@ -682,7 +690,7 @@ run_items_lasting (Run     *run,
 static guint64
 run_last_split (Run *run)
 {
-  guint n = run->workers->len, n_ready = 0;
+  guint n = run->workers->len;
   guint64 unassigned = run_skip_sampled (run);
   double *held = g_newa (double, MAX (n, 1));
   double rate, work, sum = 0.0, end;
@@ -705,21 +713,15 @@ run_last_split (Run *run)
 
       if (!worker_is_ready (worker))
         return 0;
-      held[n_ready++] = run_worker_held_time (run, worker, now);
+      held[i] = run_worker_held_time (run, worker, now);
     }
-  if (n_ready != run_remote_workers (run))
+  if (n != run_remote_workers (run))
     return 0;
 
   /* The time from now that sees all done: the work left, and what the
    * workers that are done before then hold, shared by them and this
    * thread. */
-  for (guint i = 1; i < n; i++)
-    for (guint j = i; j > 0 && held[j - 1] > held[j]; j--)
-      {
-        double t = held[j];
-        held[j] = held[j - 1];
-        held[j - 1] = t;
-      }
+  sort_few (held, n);
   end = work;
   for (below = 0; below < n; below++)
     {

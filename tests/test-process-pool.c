@@ -2103,8 +2103,8 @@ uneven_cost (guint64 index)
  * process (the last split), rather than in chunks that halve down to
  * single items: the calling process's last chunk holds many, and ends the
  * input (the worker's last is the items before it). Where the estimates
- * of the chunks erred (items of uneven cost, not in the profile), the end
- * still comes in small chunks. */
+ * of the chunks err (items of uneven cost, at random along the input),
+ * the end still comes in small chunks. */
 static void
 test_local_func_last_split (Fixture       *f,
                             gconstpointer  data)
