@@ -2146,6 +2146,41 @@ test_local_func_last_split (Fixture       *f,
   close (spawn.log_fd);
 }
 
+/* The same with three workers (a system of 4 CPUs; the items sleep): the
+ * items left are shared by all of them and the calling process, so that
+ * all are likely done together, and this process's part, the last items,
+ * is again one chunk of many. */
+static void
+test_local_func_last_split_workers (Fixture       *f,
+                                    gconstpointer  data)
+{
+  const guint64 n = 600;
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(AmorSystem) system = amor_system_new_custom (4, 4, 8u << 30, 0.0, 0.0);
+  g_autoptr(GArray) calls = g_array_new (FALSE, FALSE, sizeof (Call));
+  Call *last;
+
+  spawn.item_us = 2000;
+  spawn.reported_ns = 2000000;
+  spawn.local_calls = calls;
+  spawn.parent = getpid ();
+  pool = make_timed_local_pool (&spawn, f->log);
+  amor_process_pool_set_system (pool, system);
+
+  map_each_once (pool, n, f->log);
+  g_assert_cmpuint (amor_result_get_n_workers (amor_process_pool_get_result (pool)), ==, 4);
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 3);
+  g_assert_cmpuint (calls->len, >, 0);
+  last = &g_array_index (calls, Call, calls->len - 1);
+  g_test_message ("the last chunk here holds %" G_GSIZE_FORMAT " items, %"
+                  G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT, last->n, last->min, last->max);
+  g_assert_cmpuint (last->n, >=, 8);
+  g_assert_cmpuint (last->max, ==, n - 1);
+  g_assert_cmpuint (last->max - last->min, <, 2 * last->n);
+  close (spawn.log_fd);
+}
+
 /* The first chunks of a map are larger than the plan's, a 2n-th of the
  * work left (n workers), counted in time: where the cost falls along the
  * input, the first chunk, from the dear front, holds fewer items than a
@@ -2492,6 +2527,7 @@ main (int   argc,
   g_test_add ("/process-pool/local-func/tiny-warm", Fixture, NULL, fixture_setup, test_local_func_tiny_warm, fixture_teardown);
   g_test_add ("/process-pool/local-func/dear-end", Fixture, NULL, fixture_setup, test_local_func_dear_end, fixture_teardown);
   g_test_add ("/process-pool/local-func/last-split", Fixture, NULL, fixture_setup, test_local_func_last_split, fixture_teardown);
+  g_test_add ("/process-pool/local-func/last-split-workers", Fixture, NULL, fixture_setup, test_local_func_last_split_workers, fixture_teardown);
   g_test_add ("/process-pool/local-func/opening", Fixture, NULL, fixture_setup, test_local_func_opening, fixture_teardown);
   g_test_add ("/process-pool/local-func/held", Fixture, NULL, fixture_setup, test_local_func_held, fixture_teardown);
   g_test_add ("/process-pool/sampling/no-wait", Fixture, NULL, fixture_setup, test_sampling_no_wait, fixture_teardown);
