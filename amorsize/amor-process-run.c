@@ -4,6 +4,7 @@
  */
 
 #include <math.h>
+#include <string.h>
 
 #include "amor-error.h"
 #include "amor-optimizer-private.h"
@@ -692,10 +693,10 @@ run_last_split (Run *run)
 {
   guint n = run->workers->len;
   guint64 unassigned = run_skip_sampled (run);
-  double *held = g_newa (double, MAX (n, 1));
-  double rate, work, sum = 0.0, end;
+  double *held = g_newa (double, n + 1);
+  double *sorted = g_newa (double, n + 1);
+  double boundary, rate, work, sum = 0.0, end = 0.0;
   gint64 now = amor_clock_now_ns ();
-  guint below;
 
   if (unassigned == 0 || run->n_chunks_checked < LAST_SPLIT_MIN_CHECKED ||
       !g_queue_is_empty (&run->retry) || run_count_workers (run, WORKER_SPAWNING) > 0)
@@ -705,32 +706,38 @@ run_last_split (Run *run)
     return 0;
   work = (double) unassigned * rate;
 
-  /* Every worker is ready, and at work for the plan: none is starting,
-   * and none is kept idle beyond the plan's number. */
+  /* What each of them still has to do before its part: a worker, what it
+   * holds, and for each chunk it has yet to start, and the last one, what
+   * a chunk costs besides its items (the round trip's time: reading it,
+   * calling the work function, answering); this thread, that cost for its
+   * last chunk. Every worker is ready, and at work for the plan: none is
+   * starting, and none is kept idle beyond the plan's number. */
+  boundary = run->self->dispatch_cost > 0.0 ? run->self->dispatch_cost
+                                            : LOCAL_DEFAULT_DISPATCH_COST;
   for (guint i = 0; i < n; i++)
     {
       Worker *worker = g_ptr_array_index (run->workers, i);
 
       if (!worker_is_ready (worker))
         return 0;
-      held[i] = run_worker_held_time (run, worker, now);
+      held[i] = run_worker_held_time (run, worker, now) +
+                boundary * (double) MAX (worker->inflight.length, 1);
     }
   if (n != run_remote_workers (run))
     return 0;
+  held[n] = boundary;
 
-  /* The time from now that sees all done: the work left, and what the
-   * workers that are done before then hold, shared by them and this
-   * thread. */
-  sort_few (held, n);
-  end = work;
-  for (below = 0; below < n; below++)
+  /* The time from now that sees all done: the work left, shared by this
+   * thread and the workers that are done before then, over and above
+   * what they have to do first. */
+  memcpy (sorted, held, (n + 1) * sizeof (double));
+  sort_few (sorted, n + 1);
+  for (guint i = 0; i <= n; i++)
     {
-      double with = (work + sum + held[below]) / (double) (below + 2);
-
-      if (held[below] >= end)
+      sum += sorted[i];
+      end = (work + sum) / (double) (i + 1);
+      if (i == n || sorted[i + 1] >= end)
         break;
-      sum += held[below];
-      end = with;
     }
   if (end > LAST_SPLIT_MAX_TIME || end * run->chunk_error > LAST_SPLIT_MAX_ERROR)
     return 0;
@@ -743,11 +750,10 @@ run_last_split (Run *run)
 
     for (guint i = 0; i < n; i++)
       {
-        Worker *worker = g_ptr_array_index (run->workers, i);
-        double share = end - run_worker_held_time (run, worker, now);
+        double share = end - held[i];
 
         parts[i] = share > 0.0 ? run_items_lasting (run, first, share, left) : 0;
-        if (parts[i] > run_chunk_cap (run, worker))
+        if (parts[i] > run_chunk_cap (run, g_ptr_array_index (run->workers, i)))
           return 0;
         first += parts[i];
         left -= parts[i];
