@@ -13,6 +13,7 @@
 # how fast it went. A custom Amor.System of two CPUs makes the plans the
 # same on any machine.
 
+import gc
 import os
 import signal
 import tempfile
@@ -311,6 +312,41 @@ class ForkedPoolTest(unittest.TestCase):
         self.assertEqual(counts[299], 0)
         self.assertNotIn(os.getpid(), pids)
         self.assertEqual(open_sockets(), self.sockets)
+
+    def test_fork_runs_no_finaliser_of_this_process(self):
+        # Garbage of this process not collected yet at the fork (a cycle
+        # whose finaliser logs where it ran): a fork's garbage collection,
+        # which the work forces here, must not run that finaliser, as it
+        # could (multiprocessing's finalisers kill the processes of a pool
+        # of this process). Here, it does run.
+        log = os.path.join(self.scratch.name, 'finalised')
+
+        class Doomed:
+            def __del__(self):
+                with open(log, 'a') as out:
+                    out.write('%d\n' % os.getpid())
+
+        def collecting(item):
+            gc.collect()
+            value = item.get_uint64()
+            return GLib.Variant('t', value * value + 1)
+
+        pool = Amor.ProcessPool.new_forked(collecting, 0)
+        pool.props.system = two_cpus()
+        self.set_plan(pool, 2)
+        gc.disable()
+        try:
+            doomed = Doomed()
+            doomed.itself = doomed
+            del doomed
+            self.assert_results(pool.map(items(20), None), 20)
+            self.assertEqual(pool.props.n_running, 2)
+        finally:
+            gc.enable()
+        pool.shutdown()
+        gc.collect()
+        with open(log) as ran:
+            self.assertEqual(ran.read().split(), [str(os.getpid())])
 
     def test_shutdown_leaves_no_fd(self):
         pool, work = self.new_pool()

@@ -28,6 +28,7 @@ import reprlib
 import sys
 import threading
 import builtins
+import gc
 import time
 import traceback
 
@@ -113,6 +114,12 @@ def _serve_forked(serve, fd, close_fds):
     Amor.worker_serve or Amor.worker_serve_chunks), then end the process
     without running anything of the parent's (atexit handlers, finalisers,
     buffered output)."""
+    # The parent's objects are left out of this process's garbage
+    # collection: otherwise the parent's garbage not collected yet at the
+    # fork would be collected here, its finalisers run (multiprocessing's
+    # terminate a pool's processes). It also spares the copies of the
+    # pages a collection would touch.
+    gc.freeze()
     status = 70
     try:
         for other in close_fds:
