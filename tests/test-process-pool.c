@@ -2099,6 +2099,38 @@ uneven_cost (guint64 index)
   return (index * 2654435761u) % 1000 < 200 ? 8e-3 : 0.5e-3;
 }
 
+/* A pool as make_timed_local_pool()'s whose items sleep 2 ms and report
+ * just that, the chunks this process runs logged to @calls. */
+static AmorProcessPool *
+make_even_local_pool (Fixture   *f,
+                      ForkSpawn *spawn,
+                      GArray    *calls)
+{
+  spawn->item_us = 2000;
+  spawn->reported_ns = 2000000;
+  spawn->local_calls = calls;
+  spawn->parent = getpid ();
+  return make_timed_local_pool (spawn, f->log);
+}
+
+/* The last chunk this process ran (@calls) in a map of @n items is that
+ * of a last split: many items, the last of the input. */
+static void
+assert_last_split_here (GArray  *calls,
+                        guint64  n)
+{
+  Call *last;
+
+  g_assert_cmpuint (calls->len, >, 0);
+  last = &g_array_index (calls, Call, calls->len - 1);
+  g_test_message ("the last chunk here holds %" G_GSIZE_FORMAT " items, %"
+                  G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT, last->n, last->min, last->max);
+  /* Without it, one. */
+  g_assert_cmpuint (last->n, >=, 8);
+  g_assert_cmpuint (last->max, ==, n - 1);
+  g_assert_cmpuint (last->max - last->min, <, 2 * last->n);
+}
+
 /* Items whose costs are as estimated end in one last chunk for each
  * process (the last split), rather than in chunks that halve down to
  * single items: the calling process's last chunk holds many, and ends the
@@ -2115,22 +2147,10 @@ test_local_func_last_split (Fixture       *f,
   g_autoptr(GArray) calls = g_array_new (FALSE, FALSE, sizeof (Call));
   Call *last;
 
-  spawn.item_us = 2000;
-  spawn.reported_ns = 2000000;
-  spawn.local_calls = calls;
-  spawn.parent = getpid ();
-  pool = make_timed_local_pool (&spawn, f->log);
-
+  pool = make_even_local_pool (f, &spawn, calls);
   map_each_once (pool, n, f->log);
   g_assert_true (amor_result_is_parallel (amor_process_pool_get_result (pool)));
-  g_assert_cmpuint (calls->len, >, 0);
-  last = &g_array_index (calls, Call, calls->len - 1);
-  g_test_message ("even costs: the last chunk here holds %" G_GSIZE_FORMAT " items, %"
-                  G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT, last->n, last->min, last->max);
-  /* Before, it held one. */
-  g_assert_cmpuint (last->n, >=, 8);
-  g_assert_cmpuint (last->max, ==, n - 1);
-  g_assert_cmpuint (last->max - last->min, <, 2 * last->n);
+  assert_last_split_here (calls, n);
 
   /* The same items, reported at uneven costs. */
   g_assert_cmpint (ftruncate (spawn.log_fd, 0), ==, 0);
@@ -2159,25 +2179,13 @@ test_local_func_last_split_workers (Fixture       *f,
   g_autoptr(AmorProcessPool) pool = NULL;
   g_autoptr(AmorSystem) system = amor_system_new_custom (4, 4, 8u << 30, 0.0, 0.0);
   g_autoptr(GArray) calls = g_array_new (FALSE, FALSE, sizeof (Call));
-  Call *last;
 
-  spawn.item_us = 2000;
-  spawn.reported_ns = 2000000;
-  spawn.local_calls = calls;
-  spawn.parent = getpid ();
-  pool = make_timed_local_pool (&spawn, f->log);
+  pool = make_even_local_pool (f, &spawn, calls);
   amor_process_pool_set_system (pool, system);
-
   map_each_once (pool, n, f->log);
   g_assert_cmpuint (amor_result_get_n_workers (amor_process_pool_get_result (pool)), ==, 4);
   g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 3);
-  g_assert_cmpuint (calls->len, >, 0);
-  last = &g_array_index (calls, Call, calls->len - 1);
-  g_test_message ("the last chunk here holds %" G_GSIZE_FORMAT " items, %"
-                  G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT, last->n, last->min, last->max);
-  g_assert_cmpuint (last->n, >=, 8);
-  g_assert_cmpuint (last->max, ==, n - 1);
-  g_assert_cmpuint (last->max - last->min, <, 2 * last->n);
+  assert_last_split_here (calls, n);
   close (spawn.log_fd);
 }
 
