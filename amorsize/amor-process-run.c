@@ -437,10 +437,9 @@ run_cut_chunk (Run     *run,
   gsize count = 0;
   double rate;
 
-  run_skip_sampled (run);
-  size = MIN (size, run->n_items - MIN (run->next, run->n_items));
-  if (size == 0)
+  if (run_skip_sampled (run) == 0)
     return NULL;
+  size = MIN (size, run->n_items - run->next);
 
   chunk = g_new0 (Chunk, 1);
   chunk->indices = g_new (guint64, size);
