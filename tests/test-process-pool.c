@@ -2264,6 +2264,9 @@ test_local_func_held (Fixture       *f,
   spawn.parent = getpid ();
   chunk_log = log_chunks (f, &spawn);
   pool = make_timed_local_pool (&spawn, f->log);
+  /* Enough samples of both halves to tell that the cost steps up (the
+   * first five, four of them dear, vary too little to sample more). */
+  amor_process_pool_set_sample_size (pool, 16);
 
   map_each_once (pool, n, f->log);
   if (!sampled_enough (pool))
