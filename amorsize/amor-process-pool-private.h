@@ -220,6 +220,13 @@ struct _Run
    * (run_check_estimate()) */
   double           chunk_error;
   guint            n_chunks_checked;
+  /* What the plan's chunks took besides their items: in the workers, from
+   * reading a chunk to its answer, as they report it; in the calling
+   * thread, the call of the local function. */
+  double           worker_overhead_sum;
+  guint            worker_overhead_n;
+  double           local_overhead_sum;
+  guint            local_overhead_n;
 };
 
 /* amor-process-worker.c: a worker and the messages it is sent */

@@ -694,10 +694,13 @@ run_last_split (Run *run)
   guint64 unassigned = run_skip_sampled (run);
   double *held = g_newa (double, n + 1);
   double *sorted = g_newa (double, n + 1);
-  double boundary, rate, work, sum = 0.0, end = 0.0;
+  double boundary, worker_boundary, rate, work, sum = 0.0, end = 0.0;
   gint64 now = amor_clock_now_ns ();
 
+  /* (What a chunk costs a worker besides its items is known once one of
+   * them has answered a chunk of the plan.) */
   if (unassigned == 0 || run->n_chunks_checked < LAST_SPLIT_MIN_CHECKED ||
+      (n > 0 && run->worker_overhead_n == 0) ||
       !g_queue_is_empty (&run->retry) || run_count_workers (run, WORKER_SPAWNING) > 0)
     return 0;
   rate = amor_profile_estimate (run->profile, run->next, run->n_items);
@@ -706,13 +709,17 @@ run_last_split (Run *run)
   work = (double) unassigned * rate;
 
   /* What each of them still has to do before its part: a worker, what it
-   * holds, and for each chunk it has yet to start, and the last one, what
-   * a chunk costs besides its items (the round trip's time: reading it,
-   * calling the work function, answering); this thread, that cost for its
-   * last chunk. Every worker is ready, and at work for the plan: none is
-   * starting, and none is kept idle beyond the plan's number. */
+   * holds, and what a chunk costs it besides its items (reading it,
+   * calling the work function, answering: the mean of what the workers
+   * reported for the plan's chunks) for each chunk it holds, the one it
+   * runs too (most of that cost comes after the items), and for its last
+   * one; this thread, that cost for its last chunk, as it measured it on
+   * its chunks (a round trip's time until it has). Every worker is ready,
+   * and at work for the plan: none is starting, and none is kept idle
+   * beyond the plan's number. */
   boundary = run->self->dispatch_cost > 0.0 ? run->self->dispatch_cost
                                             : LOCAL_DEFAULT_DISPATCH_COST;
+  worker_boundary = n > 0 ? run->worker_overhead_sum / run->worker_overhead_n : 0.0;
   for (guint i = 0; i < n; i++)
     {
       Worker *worker = g_ptr_array_index (run->workers, i);
@@ -720,11 +727,12 @@ run_last_split (Run *run)
       if (!worker_is_ready (worker))
         return 0;
       held[i] = run_worker_held_time (run, worker, now) +
-                boundary * (double) MAX (worker->inflight.length, 1);
+                worker_boundary * (double) (worker->inflight.length + 1);
     }
   if (n != run_remote_workers (run))
     return 0;
-  held[n] = boundary;
+  held[n] = run->local_overhead_n > 0 ? run->local_overhead_sum / run->local_overhead_n
+                                      : boundary;
 
   /* The time from now that sees all done: the work left, shared by this
    * thread and the workers that are done before then, over and above
@@ -1188,6 +1196,11 @@ run_local (Run            *run,
       g_prefix_error (&local_error, "Item %" G_GUINT64_FORMAT ": ", indices[kept]);
       g_propagate_error (error, local_error);
       return FALSE;
+    }
+  if (!timed && ns != NULL)
+    {
+      run->local_overhead_sum += MAX ((double) (t1 - t0) / 1e9 - sum, 0.0);
+      run->local_overhead_n++;
     }
   if (total != NULL)
     *total = sum;

@@ -407,6 +407,11 @@ run_take_results (Run       *run,
     }
   run->n_done += chunk->n;
   chunk->busy_ns = compute_ns + MAX (overhead_ns, 0);
+  if (!chunk->sample)
+    {
+      run->worker_overhead_sum += (double) MAX (overhead_ns, 0) / 1e9;
+      run->worker_overhead_n++;
+    }
   run_check_estimate (run, chunk, (double) compute_ns / 1e9);
 
   /* What a message costs whatever its size weighs too much in small

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "amor-error.h"
@@ -20,6 +21,7 @@ typedef struct
   int out_fd;
   int saved_stdin;
   int saved_stdout;
+  gint64 answered_ns;   /* when the last answer began to be written, or 0 */
 } WorkerFds;
 
 static gboolean
@@ -29,6 +31,7 @@ worker_fds_open (WorkerFds  *fds,
   int devnull;
 
   fds->in_fd = fds->out_fd = fds->saved_stdin = fds->saved_stdout = -1;
+  fds->answered_ns = 0;
 
   fds->in_fd = fcntl (STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
   fds->out_fd = fcntl (STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
@@ -131,7 +134,8 @@ worker_send_results (WorkerFds     *fds,
                                                sizeof (gint64));
   /* Serialise the results now: that is most of the encoding cost. */
   g_variant_get_data (results_array);
-  overhead_ns = amor_clock_now_ns () - received_ns - compute_ns;
+  fds->answered_ns = amor_clock_now_ns ();
+  overhead_ns = fds->answered_ns - received_ns - compute_ns;
 
   answer = g_variant_ref_sink (g_variant_new ("(uv@axx)", chunk_id, results_array,
                                               durations_array, MAX (overhead_ns, 0)));
@@ -293,7 +297,19 @@ worker_serve (ChunkRunner   runner,
       guint8 type = 0;
       guint32 chunk_id;
       gint64 received_ns;
+      gboolean queued = FALSE;
 
+      /* A chunk that was there when the last answer was written waited
+       * for this worker, not the other way round: the writing of that
+       * answer and the reading of this chunk are this chunk's overhead,
+       * so that the pool, adding up what the worker reports, knows when
+       * it began each chunk it holds. */
+      if (fds.answered_ns > 0)
+        {
+          struct pollfd ready = { .fd = fds.in_fd, .events = POLLIN };
+
+          queued = poll (&ready, 1, 0) > 0;
+        }
       if (!amor_wire_read_frame_fd (fds.in_fd, AMOR_WIRE_WORKER_MAX_FRAME,
                                     &type, &body, &local_error))
         {
@@ -306,7 +322,8 @@ worker_serve (ChunkRunner   runner,
                                       "The worker could not read its input: ");
           break;
         }
-      received_ns = amor_clock_now_ns ();
+      received_ns = queued ? fds.answered_ns : amor_clock_now_ns ();
+      fds.answered_ns = 0;
 
       if (type != AMOR_WIRE_CHUNK)
         {
