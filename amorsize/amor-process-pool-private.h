@@ -215,6 +215,13 @@ struct _Run
   AmorSchedule     schedule;
   guint64          next;         /* the next index to hand out */
   gsize            skip_pos;     /* the first sampled index >= next */
+  /* Cheap items kept for the end (run_keep_filler()): those of
+   * [filler_first, filler_end) not sampled, skipped by next, handed out
+   * from filler_next in the last split or once the others are. */
+  guint64          filler_first;
+  guint64          filler_end;
+  guint64          filler_next;
+  gsize            filler_skip;  /* the first sampled index >= filler_next */
   GQueue           retry;        /* Chunk: one-item chunks to run again */
   /* How far the plan's chunks took from what was estimated for them
    * (run_check_estimate()) */

@@ -86,7 +86,10 @@
  * and once the items left would be done within a quarter of a second, if
  * the recent error of the estimates times that time is below 0.3 ms, the
  * calling thread ends the map in one last chunk for itself and one for
- * each worker, split so that all are likely to be done together.
+ * each worker, split so that all are likely to be done together. Where a
+ * stretch of the input costs far less than the dearest items, a few of
+ * its items are kept for that last split, so that the ends can meet
+ * closer than a dear item apart.
  *
  * A serial plan runs every item in the first worker — the work callback
  * lives in the worker program, not in the calling process — in chunks of

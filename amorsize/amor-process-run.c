@@ -299,6 +299,65 @@ run_make_plan (Run *run)
 }
 
 static gboolean run_help_cb (gpointer user_data);
+static gsize run_sampled_from (Run     *run,
+                               guint64  index);
+
+/* The filler (run_keep_filler()) is chosen among this many stretches of
+ * the input ... */
+#define FILLER_STRETCHES 32
+/* ... where the cheapest costs at most this share of the dearest ... */
+#define FILLER_MAX_RATIO 0.25
+/* ... and lasts about this many of the dearest items, at most this share
+ * of the input. */
+#define FILLER_DEAR_ITEMS 2.0
+#define FILLER_MAX_SHARE 0.02
+
+/* Keeps a few of the cheapest items for the end of a map whose calling
+ * thread runs chunks too: the last split (run_last_split()) can even out
+ * the ends only to an item, and where the last items are dear (the cost
+ * rises along the input, or steps up), that is a long wait for one side.
+ * Where the profile tells that a stretch of the input costs far less than
+ * another, items of it, worth about two of the dearest, are skipped by
+ * the hand-out (run_advance()) and go last: a few to each worker in the
+ * last split, to end its part nearest to the common end, the rest to the
+ * calling thread — or, when no last split comes, after all the others. */
+static void
+run_keep_filler (Run *run)
+{
+  guint64 n = run->n_items, width = n / FILLER_STRETCHES, keep, first;
+  double cheapest = -1.0, dearest = 0.0;
+  guint best = 0;
+
+  if (run->helper == NULL || !run->opening || width < 4 ||
+      !amor_profile_knows_trend (run->profile))
+    return;
+  for (guint i = 0; i < FILLER_STRETCHES; i++)
+    {
+      double cost = amor_profile_estimate (run->profile, i * width, (i + 1) * width);
+
+      if (cheapest < 0.0 || cost < cheapest)
+        {
+          cheapest = cost;
+          best = i;
+        }
+      dearest = MAX (dearest, cost);
+    }
+  if (cheapest <= 0.0 || cheapest > FILLER_MAX_RATIO * dearest)
+    return;
+
+  keep = (guint64) ceil (FILLER_DEAR_ITEMS * dearest / cheapest);
+  keep = MIN (MIN (keep, width), (guint64) (FILLER_MAX_SHARE * (double) n));
+  if (keep < 2)
+    return;
+  /* The middle of the stretch: its ends may hold dearer items. */
+  first = best * width + (width - keep) / 2;
+  run->filler_first = run->filler_next = first;
+  run->filler_end = first + keep;
+  run->filler_skip = run_sampled_from (run, first);
+  g_debug ("process pool: items %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
+           " (about %.3f ms each, the dearest %.3f ms) are kept for the end",
+           first, first + keep - 1, cheapest * 1e3, dearest * 1e3);
+}
 
 void
 run_start_plan (Run *run)
@@ -342,6 +401,7 @@ run_start_plan (Run *run)
       g_source_set_static_name (run->helper, "[amorsize] map in the calling thread");
       g_source_attach (run->helper, run->context);
     }
+  run_keep_filler (run);
 
   g_debug ("process pool: %" G_GUINT64_FORMAT " items (%u sampled) on %u workers, "
            "%s chunks of %" G_GUINT64_FORMAT " (trend %.2f%s)",
@@ -380,21 +440,82 @@ run_chunk_items (Run *run)
   return MAX ((guint64) (items + 0.5), 1);
 }
 
-/* Moves run->next past the sampled items at its front (done already), and
- * returns how many items are left to hand out from there. */
-static guint64
-run_skip_sampled (Run *run)
+/* The position in the sorted sampled indices of the first at or after
+ * @index. */
+static gsize
+run_sampled_from (Run     *run,
+                  guint64  index)
 {
-  while (run->skip_pos < run->sampled->len &&
-         g_array_index (run->sampled, guint64, run->skip_pos) <= run->next)
+  gsize lo = 0, hi = run->sampled->len;
+
+  while (lo < hi)
     {
-      if (g_array_index (run->sampled, guint64, run->skip_pos) == run->next)
-        run->next++;
-      run->skip_pos++;
+      gsize mid = lo + (hi - lo) / 2;
+
+      if (g_array_index (run->sampled, guint64, mid) < index)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
+  return lo;
+}
+
+/* How many items of [@first, @end) are not sampled. */
+static guint64
+run_unsampled_in (Run     *run,
+                  guint64  first,
+                  guint64  end)
+{
+  if (end <= first)
+    return 0;
+  return end - first - (run_sampled_from (run, end) - run_sampled_from (run, first));
+}
+
+/* Moves run->next past the sampled items at its front (done already) and
+ * past the filler kept for the end (run_keep_filler()). */
+static void
+run_advance (Run *run)
+{
+  for (;;)
+    {
+      while (run->skip_pos < run->sampled->len &&
+             g_array_index (run->sampled, guint64, run->skip_pos) <= run->next)
+        {
+          if (g_array_index (run->sampled, guint64, run->skip_pos) == run->next)
+            run->next++;
+          run->skip_pos++;
+        }
+      if (run->next < run->filler_first || run->next >= run->filler_end)
+        return;
+      run->next = run->filler_end;
+    }
+}
+
+/* How many items are left to hand out from run->next on, the filler left
+ * out. */
+static guint64
+run_main_left (Run *run)
+{
+  run_advance (run);
   if (run->next >= run->n_items)
     return 0;
-  return run->n_items - run->next - (run->sampled->len - run->skip_pos);
+  return run->n_items - run->next - (run->sampled->len - run->skip_pos) -
+         (run->next < run->filler_end
+          ? run_unsampled_in (run, run->filler_first, run->filler_end) : 0);
+}
+
+/* How many items of the filler are left to hand out. */
+static guint64
+run_filler_left (Run *run)
+{
+  return run_unsampled_in (run, run->filler_next, run->filler_end);
+}
+
+/* How many items are left to hand out, the filler's among them. */
+static guint64
+run_unassigned (Run *run)
+{
+  return run_main_left (run) + run_filler_left (run);
 }
 
 /* How large the first chunks of the pool's own plans are, in items, for
@@ -427,32 +548,50 @@ run_opening_items (Run     *run,
   return MIN (items, (guint64) (left / (double) parts / front));
 }
 
-/* The next @size unsampled items (or those left, if fewer) as a chunk of
- * the plan, or NULL when all are handed out. */
+/* What @n items of the profile's estimate, from @first on, are likely to
+ * take (0 for none). */
+static double
+run_estimate_items (Run     *run,
+                    guint64  first,
+                    guint64  end,
+                    guint64  n)
+{
+  return n > 0 ? (double) n * MAX (amor_profile_estimate (run->profile, first, end), 0.0) : 0.0;
+}
+
+/* A chunk of the next @n_main unsampled items and the next @n_filler of
+ * the filler (or those left of each, if fewer), or NULL when that is
+ * none. */
 static Chunk *
-run_cut_chunk (Run     *run,
-               guint64  size)
+run_cut (Run     *run,
+         guint64  n_main,
+         guint64  n_filler)
 {
   Chunk *chunk;
-  gsize count = 0;
-  double rate;
-
-  if (run_skip_sampled (run) == 0)
-    return NULL;
-  size = MIN (size, run->n_items - run->next);
+  gsize count = 0, n_from_main;
 
   chunk = g_new0 (Chunk, 1);
-  chunk->indices = g_new (guint64, size);
-  while (count < size && run->next < run->n_items)
+  chunk->indices = g_new (guint64, MAX (n_main + n_filler, 1));
+  while (count < n_main)
     {
-      if (run->skip_pos < run->sampled->len &&
-          g_array_index (run->sampled, guint64, run->skip_pos) == run->next)
-        {
-          run->skip_pos++;
-          run->next++;
-          continue;
-        }
+      run_advance (run);
+      if (run->next >= run->n_items)
+        break;
       chunk->indices[count++] = run->next++;
+    }
+  n_from_main = count;
+  while (count < n_main + n_filler)
+    {
+      while (run->filler_skip < run->sampled->len &&
+             g_array_index (run->sampled, guint64, run->filler_skip) <= run->filler_next)
+        {
+          if (g_array_index (run->sampled, guint64, run->filler_skip) == run->filler_next)
+            run->filler_next++;
+          run->filler_skip++;
+        }
+      if (run->filler_next >= run->filler_end)
+        break;
+      chunk->indices[count++] = run->filler_next++;
     }
   chunk->n = count;
 
@@ -461,9 +600,24 @@ run_cut_chunk (Run     *run,
       chunk_free (chunk);
       return NULL;
     }
-  rate = amor_profile_estimate (run->profile, chunk->indices[0], chunk->indices[count - 1] + 1);
-  chunk->estimate = (double) count * MAX (rate, 0.0);
+  if (n_from_main > 0)
+    chunk->estimate = run_estimate_items (run, chunk->indices[0],
+                                          chunk->indices[n_from_main - 1] + 1, n_from_main);
+  if (count > n_from_main)
+    chunk->estimate += run_estimate_items (run, chunk->indices[n_from_main],
+                                           chunk->indices[count - 1] + 1, count - n_from_main);
   return chunk;
+}
+
+/* The next @size unsampled items (or those left, if fewer) as a chunk of
+ * the plan, the filler's last, or NULL when all are handed out. */
+static Chunk *
+run_cut_chunk (Run     *run,
+               guint64  size)
+{
+  guint64 main_left = run_main_left (run);
+
+  return run_cut (run, MIN (size, main_left), size > main_left ? size - main_left : 0);
 }
 
 /* The next chunk of unsampled items, at most @max of them, or NULL when
@@ -474,12 +628,12 @@ run_take_chunk (Run     *run,
 {
   guint64 size, remaining, unassigned;
 
-  unassigned = run_skip_sampled (run);
-
-  if (run->next >= run->n_items)
+  unassigned = run_unassigned (run);
+  if (unassigned == 0)
     return NULL;
 
-  remaining = run->n_items - run->next;
+  /* (The sampled items among them too, while the others last.) */
+  remaining = run->next < run->n_items ? run->n_items - run->next : unassigned;
   size = run_chunk_items (run);
   if (run->n_workers > 1)
     {
@@ -549,11 +703,11 @@ run_remote_workers (Run *run)
 static guint64
 run_chunks_left (Run *run)
 {
-  guint64 left = run->retry.length;
+  guint64 left = run->retry.length, unassigned = run_unassigned (run);
 
-  run_skip_sampled (run);
-  if (run->next < run->n_items)
-    left += (run->n_items - run->next + run->chunk_size - 1) / run->chunk_size;
+  if (unassigned > 0)
+    left += ((run->next < run->n_items ? run->n_items - run->next : unassigned) +
+             run->chunk_size - 1) / run->chunk_size;
   return left;
 }
 
@@ -574,8 +728,18 @@ static double
 run_chunk_cost (Run   *run,
                 Chunk *chunk)
 {
-  return (double) chunk->n *
-         run_item_cost (run, chunk->indices[0], chunk->indices[chunk->n - 1] + 1);
+  const guint64 *at = chunk->indices;
+  gsize split = 1;
+  double cost;
+
+  /* A chunk of the last split may end in items of the filler, from
+   * before the others (run_cut()). */
+  while (split < chunk->n && at[split] > at[split - 1])
+    split++;
+  cost = (double) split * run_item_cost (run, at[0], at[split - 1] + 1);
+  if (split < chunk->n)
+    cost += (double) (chunk->n - split) * run_item_cost (run, at[split], at[chunk->n - 1] + 1);
+  return cost;
 }
 
 /* About how long @worker is still busy with the chunks it holds, in
@@ -667,6 +831,8 @@ run_items_lasting (Run     *run,
   double rate = amor_profile_estimate (run->profile, first, run->n_items);
   guint64 items = 0;
 
+  if (seconds <= 0.0)
+    return 0;
   /* Twice: the rate of the items guessed at first, then of those. */
   for (guint i = 0; i < 2 && rate > 0.0; i++)
     {
@@ -691,22 +857,26 @@ static guint64
 run_last_split (Run *run)
 {
   guint n = run->workers->len;
-  guint64 unassigned = run_skip_sampled (run);
+  guint64 unassigned = run_main_left (run), filler = run_filler_left (run);
   double *held = g_newa (double, n + 1);
   double *sorted = g_newa (double, n + 1);
-  double boundary, worker_boundary, rate, work, sum = 0.0, end = 0.0;
+  double boundary, worker_boundary, rate = 0.0, filler_rate = 0.0, work;
+  double sum = 0.0, end = 0.0;
   gint64 now = amor_clock_now_ns ();
 
   /* (What a chunk costs a worker besides its items is known once one of
    * them has answered a chunk of the plan.) */
-  if (unassigned == 0 || run->n_chunks_checked < LAST_SPLIT_MIN_CHECKED ||
+  if (unassigned + filler == 0 || run->n_chunks_checked < LAST_SPLIT_MIN_CHECKED ||
       (n > 0 && run->worker_overhead_n == 0) ||
       !g_queue_is_empty (&run->retry) || run_count_workers (run, WORKER_SPAWNING) > 0)
     return 0;
-  rate = amor_profile_estimate (run->profile, run->next, run->n_items);
-  if (rate <= 0.0)
+  if (unassigned > 0)
+    rate = amor_profile_estimate (run->profile, run->next, run->n_items);
+  if (filler > 0)
+    filler_rate = amor_profile_estimate (run->profile, run->filler_next, run->filler_end);
+  if ((unassigned > 0 && rate <= 0.0) || (filler > 0 && filler_rate <= 0.0))
     return 0;
-  work = (double) unassigned * rate;
+  work = (double) unassigned * rate + (double) filler * filler_rate;
 
   /* What each of them still has to do before its part: a worker, what it
    * holds, and what a chunk costs it besides its items (reading it,
@@ -750,28 +920,41 @@ run_last_split (Run *run)
     return 0;
 
   /* Each worker's part, in items (the sampled ones among them left out
-   * of the count: a few at most), none more than its socket takes. */
+   * of the count: a few at most), none more than its socket takes. With
+   * a filler, a part is as many of the other items as fit, and as many
+   * of the filler's as come nearest to the common end. */
   {
     guint64 *parts = g_newa (guint64, MAX (n, 1));
-    guint64 first = run->next, left = unassigned;
+    guint64 *fills = g_newa (guint64, MAX (n, 1));
+    guint64 first = run->next, left = unassigned, fill_left = filler;
 
     for (guint i = 0; i < n; i++)
       {
         double share = end - held[i];
 
-        parts[i] = share > 0.0 ? run_items_lasting (run, first, share, left) : 0;
-        if (parts[i] > run_chunk_cap (run, g_ptr_array_index (run->workers, i)))
+        parts[i] = fills[i] = 0;
+        if (share > 0.0 && left > 0)
+          parts[i] = run_items_lasting (run, first, fill_left > 0 ? share - rate / 2.0 : share,
+                                        left);
+        if (share > 0.0 && fill_left > 0)
+          {
+            share -= run_estimate_items (run, first, first + parts[i], parts[i]);
+            fills[i] = (guint64) MIN (MAX (share / filler_rate + 0.5, 0.0), (double) fill_left);
+          }
+        if (parts[i] + fills[i] > run_chunk_cap (run, g_ptr_array_index (run->workers, i)))
           return 0;
         first += parts[i];
         left -= parts[i];
+        fill_left -= fills[i];
       }
 
-    g_debug ("process pool: last split of %" G_GUINT64_FORMAT " items (about %.1f ms), "
-             "to end in about %.1f ms (estimates %.1f %% off), %" G_GUINT64_FORMAT
-             " of them here", unassigned, work * 1e3, end * 1e3, run->chunk_error * 1e2, left);
+    g_debug ("process pool: last split of %" G_GUINT64_FORMAT " items and %" G_GUINT64_FORMAT
+             " of the filler (about %.1f ms), to end in about %.1f ms (estimates %.1f %% off), %"
+             G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT " of them here", unassigned, filler,
+             work * 1e3, end * 1e3, run->chunk_error * 1e2, left, fill_left);
     for (guint i = 0; i < n; i++)
       {
-        Chunk *chunk = parts[i] > 0 ? run_cut_chunk (run, parts[i]) : NULL;
+        Chunk *chunk = parts[i] + fills[i] > 0 ? run_cut (run, parts[i], fills[i]) : NULL;
 
         if (chunk != NULL && !run_send (run, g_ptr_array_index (run->workers, i), chunk))
           return 0;
@@ -779,7 +962,7 @@ run_last_split (Run *run)
   }
   if (run->phase != PHASE_RUNNING)
     return 0;
-  return run_skip_sampled (run);
+  return run_unassigned (run);
 }
 
 /* The share of what a worker holds that the calling thread's next chunk
@@ -798,7 +981,7 @@ run_within_held (Run     *run,
 {
   double held = run_held_time (run), rate;
 
-  if (held < 0.0 || run_skip_sampled (run) == 0)
+  if (held < 0.0 || run_unassigned (run) == 0)
     return size;
   held *= LOCAL_HELD_SHARE;
   rate = MAX (amor_profile_estimate (run->profile, run->next, MIN (run->next + size, run->n_items)),
@@ -818,7 +1001,7 @@ static guint64
 run_tail_share (Run    *run,
                 Worker *worker)
 {
-  guint64 unassigned = run_skip_sampled (run), front_end;
+  guint64 unassigned = run_unassigned (run), front_end;
   double held = 0.0, left, rate;
 
   if (unassigned == 0)
@@ -1236,7 +1419,7 @@ run_help_cb (gpointer user_data)
     return G_SOURCE_REMOVE;
   else
     {
-      size = MAX (run_chunk_items (run), run_opening_items (run, run_skip_sampled (run)));
+      size = MAX (run_chunk_items (run), run_opening_items (run, run_unassigned (run)));
       if (run_count_workers (run, WORKER_SPAWNING) > 0)
         {
           double mean = amor_sampler_get_mean (run->sampler);

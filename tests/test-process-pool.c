@@ -2262,6 +2262,54 @@ out:
   close (spawn.log_fd);
 }
 
+/* What an item of test_local_func_filler() costs: 0.2 ms in the first
+ * half of the input, 2 ms in the second. */
+static double
+cheap_then_dear_cost (guint64 index)
+{
+  return index < OPENING_N / 2 ? 0.2e-3 : 2e-3;
+}
+
+/* Where the cost steps up along the input, a few of the cheap items are
+ * kept for the end, so that the last split can end the calling process's
+ * part and the worker's nearer together than a dear item: the calling
+ * process's last chunk ends the input and holds some of the cheap half
+ * too. Every item still runs once. */
+static void
+test_local_func_filler (Fixture       *f,
+                        gconstpointer  data)
+{
+  const guint64 n = OPENING_N;
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(GArray) calls = g_array_new (FALSE, FALSE, sizeof (Call));
+  Call *last;
+
+  spawn.item_us = 20;
+  spawn.cost = cheap_then_dear_cost;
+  spawn.local_calls = calls;
+  spawn.parent = getpid ();
+  pool = make_timed_local_pool (&spawn, f->log);
+  /* Enough samples of both halves to tell that the cost steps up (the
+   * first five, four of them dear, vary too little to sample more). */
+  amor_process_pool_set_sample_size (pool, 16);
+
+  map_each_once (pool, n, f->log);
+  g_assert_cmpuint (amor_result_get_n_workers (amor_process_pool_get_result (pool)), ==, 2);
+  if (!sampled_enough (pool))
+    goto out;
+
+  g_assert_cmpuint (calls->len, >, 0);
+  last = &g_array_index (calls, Call, calls->len - 1);
+  g_test_message ("the last chunk here holds %" G_GSIZE_FORMAT " items, %" G_GUINT64_FORMAT
+                  " to %" G_GUINT64_FORMAT, last->n, last->min, last->max);
+  g_assert_cmpuint (last->max, ==, n - 1);
+  g_assert_cmpuint (last->min, <, n / 2);
+
+out:
+  close (spawn.log_fd);
+}
+
 /* The first chunks of a map are larger than the plan's, a 2n-th of the
  * work left (n workers), counted in time: where the cost falls along the
  * input, the first chunk, from the dear front, holds fewer items than a
@@ -2613,6 +2661,7 @@ main (int   argc,
   g_test_add ("/process-pool/local-func/last-split", Fixture, NULL, fixture_setup, test_local_func_last_split, fixture_teardown);
   g_test_add ("/process-pool/local-func/last-split-workers", Fixture, NULL, fixture_setup, test_local_func_last_split_workers, fixture_teardown);
   g_test_add ("/process-pool/local-func/last-split-overhead", Fixture, NULL, fixture_setup, test_local_func_last_split_overhead, fixture_teardown);
+  g_test_add ("/process-pool/local-func/filler", Fixture, NULL, fixture_setup, test_local_func_filler, fixture_teardown);
   g_test_add ("/process-pool/local-func/opening", Fixture, NULL, fixture_setup, test_local_func_opening, fixture_teardown);
   g_test_add ("/process-pool/local-func/held", Fixture, NULL, fixture_setup, test_local_func_held, fixture_teardown);
   g_test_add ("/process-pool/sampling/no-wait", Fixture, NULL, fixture_setup, test_sampling_no_wait, fixture_teardown);
