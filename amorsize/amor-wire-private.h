@@ -15,7 +15,10 @@
  *   CHUNK    'C'  (uv)      chunk id, the items        (pool -> worker)
  *   RESULTS  'R'  (uvaxx)   chunk id, one result per item, nanoseconds
  *                           spent in the callback per item, nanoseconds the
- *                           worker spent decoding and encoding the chunk
+ *                           chunk took the worker besides its items: from
+ *                           when it was free for the chunk (its last
+ *                           answer, if the chunk was waiting then; else
+ *                           the chunk's arrival) up to this answer
  *   ERROR    'E'  (uusis)   chunk id, position of the failed item in the
  *                           chunk, error domain, code and message
  *
