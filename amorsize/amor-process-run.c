@@ -471,20 +471,29 @@ run_unsampled_in (Run     *run,
   return end - first - (run_sampled_from (run, end) - run_sampled_from (run, first));
 }
 
-/* Moves run->next past the sampled items at its front (done already) and
- * past the filler kept for the end (run_keep_filler()). */
+/* Moves the cursor @index past the sampled items at its front (done
+ * already), @pos being the first sampled index not below it. */
+static void
+run_skip_sampled_at (Run     *run,
+                     guint64 *index,
+                     gsize   *pos)
+{
+  while (*pos < run->sampled->len && g_array_index (run->sampled, guint64, *pos) <= *index)
+    {
+      if (g_array_index (run->sampled, guint64, *pos) == *index)
+        (*index)++;
+      (*pos)++;
+    }
+}
+
+/* Moves run->next past the sampled items at its front and past the
+ * filler kept for the end (run_keep_filler()). */
 static void
 run_advance (Run *run)
 {
   for (;;)
     {
-      while (run->skip_pos < run->sampled->len &&
-             g_array_index (run->sampled, guint64, run->skip_pos) <= run->next)
-        {
-          if (g_array_index (run->sampled, guint64, run->skip_pos) == run->next)
-            run->next++;
-          run->skip_pos++;
-        }
+      run_skip_sampled_at (run, &run->next, &run->skip_pos);
       if (run->next < run->filler_first || run->next >= run->filler_end)
         return;
       run->next = run->filler_end;
@@ -582,13 +591,7 @@ run_cut (Run     *run,
   n_from_main = count;
   while (count < n_main + n_filler)
     {
-      while (run->filler_skip < run->sampled->len &&
-             g_array_index (run->sampled, guint64, run->filler_skip) <= run->filler_next)
-        {
-          if (g_array_index (run->sampled, guint64, run->filler_skip) == run->filler_next)
-            run->filler_next++;
-          run->filler_skip++;
-        }
+      run_skip_sampled_at (run, &run->filler_next, &run->filler_skip);
       if (run->filler_next >= run->filler_end)
         break;
       chunk->indices[count++] = run->filler_next++;
