@@ -128,6 +128,8 @@ typedef struct
   double    estimate;     /* what the profile said its items take, in
                            * seconds, when it was handed out (a plan's
                            * chunk), else 0 */
+  gsize     filler_from;  /* where items of the filler follow the others
+                           * (run_cut()), else 0 */
 } Chunk;
 
 typedef struct

@@ -568,6 +568,23 @@ run_estimate_items (Run     *run,
   return n > 0 ? (double) n * MAX (amor_profile_estimate (run->profile, first, end), 0.0) : 0.0;
 }
 
+/* What the items of @chunk are likely to take, by @estimate (@n items of
+ * [@first, @end)): a stretch of neighbouring items, or two, the filler's
+ * after the others (run_cut()). */
+static double
+run_chunk_estimate (Run     *run,
+                    Chunk   *chunk,
+                    double (*estimate) (Run *run, guint64 first, guint64 end, guint64 n))
+{
+  const guint64 *at = chunk->indices;
+  gsize split = chunk->filler_from > 0 ? chunk->filler_from : chunk->n;
+  double cost = estimate (run, at[0], at[split - 1] + 1, split);
+
+  if (split < chunk->n)
+    cost += estimate (run, at[split], at[chunk->n - 1] + 1, chunk->n - split);
+  return cost;
+}
+
 /* A chunk of the next @n_main unsampled items and the next @n_filler of
  * the filler (or those left of each, if fewer), or NULL when that is
  * none. */
@@ -597,18 +614,15 @@ run_cut (Run     *run,
       chunk->indices[count++] = run->filler_next++;
     }
   chunk->n = count;
+  if (n_from_main > 0 && count > n_from_main)
+    chunk->filler_from = n_from_main;
 
   if (count == 0)
     {
       chunk_free (chunk);
       return NULL;
     }
-  if (n_from_main > 0)
-    chunk->estimate = run_estimate_items (run, chunk->indices[0],
-                                          chunk->indices[n_from_main - 1] + 1, n_from_main);
-  if (count > n_from_main)
-    chunk->estimate += run_estimate_items (run, chunk->indices[n_from_main],
-                                           chunk->indices[count - 1] + 1, count - n_from_main);
+  chunk->estimate = run_chunk_estimate (run, chunk, run_estimate_items);
   return chunk;
 }
 
@@ -726,23 +740,22 @@ run_item_cost (Run     *run,
   return seconds > 0.0 ? seconds : 1.0;
 }
 
+/* What @n items of [@first, @end) are likely to take, by run_item_cost(). */
+static double
+run_items_cost (Run     *run,
+                guint64  first,
+                guint64  end,
+                guint64  n)
+{
+  return (double) n * run_item_cost (run, first, end);
+}
+
 /* What the items of @chunk are likely to take. */
 static double
 run_chunk_cost (Run   *run,
                 Chunk *chunk)
 {
-  const guint64 *at = chunk->indices;
-  gsize split = 1;
-  double cost;
-
-  /* A chunk of the last split may end in items of the filler, from
-   * before the others (run_cut()). */
-  while (split < chunk->n && at[split] > at[split - 1])
-    split++;
-  cost = (double) split * run_item_cost (run, at[0], at[split - 1] + 1);
-  if (split < chunk->n)
-    cost += (double) (chunk->n - split) * run_item_cost (run, at[split], at[chunk->n - 1] + 1);
-  return cost;
+  return run_chunk_estimate (run, chunk, run_items_cost);
 }
 
 /* About how long @worker is still busy with the chunks it holds, in
