@@ -229,9 +229,9 @@ struct _Run
    * (run_check_estimate()) */
   double           chunk_error;
   guint            n_chunks_checked;
-  /* What the plan's chunks took besides their items: in the workers, from
-   * reading a chunk to its answer, as they report it; in the calling
-   * thread, the call of the local function. */
+  /* What the plan's chunks took besides their items: in the workers, as
+   * they report it (from when they were free for a chunk to its answer);
+   * in the calling thread, the call of the local function. */
   double           worker_overhead_sum;
   guint            worker_overhead_n;
   double           local_overhead_sum;
