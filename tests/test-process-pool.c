@@ -2278,8 +2278,11 @@ cheap_then_dear_cost (guint64 index)
 /* Where the cost steps up along the input, a few of the cheap items are
  * kept for the end, so that the last split can end the calling process's
  * part and the worker's nearer together than a dear item: the calling
- * process's last chunk ends the input and holds some of the cheap half
- * too. Every item still runs once. */
+ * process's last chunk holds some of the cheap half, and ends the input
+ * too — or, where the last split came only once every other item was
+ * handed out (in a slow build the worker may hold too much until then:
+ * the items report 10 000 times what they sleep), holds cheap items only.
+ * Every item still runs once. */
 static void
 test_local_func_filler (Fixture       *f,
                         gconstpointer  data)
@@ -2308,8 +2311,8 @@ test_local_func_filler (Fixture       *f,
   last = &g_array_index (calls, Call, calls->len - 1);
   g_test_message ("the last chunk here holds %" G_GSIZE_FORMAT " items, %" G_GUINT64_FORMAT
                   " to %" G_GUINT64_FORMAT, last->n, last->min, last->max);
-  g_assert_cmpuint (last->max, ==, n - 1);
   g_assert_cmpuint (last->min, <, n / 2);
+  g_assert_true (last->max == n - 1 || last->max < n / 2);
 
 out:
   close (spawn.log_fd);
