@@ -31,7 +31,8 @@ G_BEGIN_DECLS
 /* What a pool with a local function plans with before it has measured
  * its workers: the start of a forked worker (measured at 2 to 3 ms here;
  * an interpreter started from an argv takes 40 to 60 ms, and is measured
- * at its first start), the round trip of a chunk, and the serialisation
+ * at its first start), the round trip of a chunk (measured once a
+ * parallel map has run: run_finish()), and the serialisation
  * of an item and its result on both sides (about 5 µs measured for a
  * double and an int64 through PyGObject). */
 #define LOCAL_DEFAULT_SPAWN_COST     0.010

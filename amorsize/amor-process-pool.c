@@ -117,6 +117,11 @@
  * when it gives one; it measures the serialisation on the sampled items
  * and their results, put through the messages a worker would exchange;
  * and it plans with that cost counted only in the parallel estimates.
+ * A sample's round trip tells nothing there (its answer waits for the
+ * calling thread's chunk): the dispatch cost is 200 µs until a parallel
+ * map has run, then what a chunk of that map cost the workers besides
+ * its items, as they reported it, if more — 0.3 to 0.5 ms for a worker in
+ * Python.
  * When no worker can pay for itself the plan is serial and every item
  * runs right there — no worker started, nothing serialised.
  *
@@ -623,7 +628,11 @@ amor_process_pool_class_init (AmorProcessPoolClass *klass)
    *
    * The seconds a chunk's round trip to a worker takes beyond the work and
    * the serialisation of its items: writing, waking the worker, reading
-   * back. The median over the samples of the last map that sampled.
+   * back. The median over the samples of the last map that sampled; with
+   * a local function ([method@Amor.ProcessPool.set_local_func]), the mean
+   * of what a chunk of the last parallel map cost the workers besides its
+   * items, from when they were free for it to their answer, as they
+   * reported it, or 200 µs if that is more (0 until such a map has run).
    *
    * Since: 0.1
    */

@@ -1874,6 +1874,50 @@ test_local_func_tiny (Fixture       *f,
   close (spawn.log_fd);
 }
 
+/* Maps the items of values 1000 to 1999 with @pool, whose work logs to
+ * @spawn's log (emptied first): each result is right, the plan is serial
+ * and every item ran once, here but for a few samples that the worker
+ * kept from an earlier map ran, no chunk of a plan. (The worker tells
+ * these items from the first map's by their values.) */
+static void
+map_second_serial (AmorProcessPool *pool,
+                   ForkSpawn       *spawn,
+                   const char      *log)
+{
+  const guint64 n = 1000, first = 1000;
+  g_autoptr(GVariant) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint64 *values = g_new (guint64, n);
+  g_autofree int *pid_of = g_new0 (int, first + n);
+  g_autofree guint *counts = NULL;
+  const guint64 *out;
+  gsize n_out = 0;
+  AmorResult *plan;
+  guint elsewhere = 0;
+
+  g_assert_cmpint (ftruncate (spawn->log_fd, 0), ==, 0);
+  for (guint64 i = 0; i < n; i++)
+    values[i] = first + i;
+  results = map_sync (pool, g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, values, n,
+                                                       sizeof (guint64)), &error);
+  g_assert_no_error (error);
+  out = g_variant_get_fixed_array (results, &n_out, sizeof (guint64));
+  g_assert_cmpuint (n_out, ==, n);
+  for (guint64 i = 0; i < n; i++)
+    g_assert_cmpuint (out[i], ==, value_of (first + i));
+
+  plan = amor_process_pool_get_result (pool);
+  g_test_message ("%s", amor_result_get_reason (plan));
+  g_assert_cmpint (amor_result_get_schedule (plan), ==, AMOR_SCHEDULE_SERIAL);
+  counts = read_log_full (log, first + n, NULL, pid_of);
+  for (guint64 i = first; i < first + n; i++)
+    {
+      g_assert_cmpuint (counts[i], ==, 1);
+      elsewhere += pid_of[i] != getpid ();
+    }
+  g_assert_cmpuint (elsewhere, <, 4 * amor_process_pool_get_sample_size (pool));
+}
+
 /* What an item of test_local_func_tiny_warm() reports: 2 ms for those of
  * the first map (0 .. 199), 1.25 µs for those of the second (1000 on). */
 static double
@@ -1894,18 +1938,8 @@ static void
 test_local_func_tiny_warm (Fixture       *f,
                            gconstpointer  data)
 {
-  const guint64 n = 1000, first = 1000;
   ForkSpawn spawn = { 0 };
   g_autoptr(AmorProcessPool) pool = NULL;
-  g_autoptr(GVariant) results = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree guint64 *values = g_new (guint64, n);
-  g_autofree int *pid_of = g_new0 (int, first + n);
-  g_autofree guint *counts = NULL;
-  const guint64 *out;
-  gsize n_out = 0;
-  AmorResult *plan;
-  guint elsewhere = 0;
 
   spawn.parent = getpid ();
   spawn.item_us = 20;
@@ -1915,29 +1949,7 @@ test_local_func_tiny_warm (Fixture       *f,
   map_each_once (pool, 200, f->log);
   g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 1);
 
-  g_assert_cmpint (ftruncate (spawn.log_fd, 0), ==, 0);
-  for (guint64 i = 0; i < n; i++)
-    values[i] = first + i;
-  results = map_sync (pool, g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, values, n,
-                                                       sizeof (guint64)), &error);
-  g_assert_no_error (error);
-  out = g_variant_get_fixed_array (results, &n_out, sizeof (guint64));
-  g_assert_cmpuint (n_out, ==, n);
-  for (guint64 i = 0; i < n; i++)
-    g_assert_cmpuint (out[i], ==, value_of (first + i));
-
-  plan = amor_process_pool_get_result (pool);
-  g_test_message ("%s", amor_result_get_reason (plan));
-  g_assert_cmpint (amor_result_get_schedule (plan), ==, AMOR_SCHEDULE_SERIAL);
-  /* Each item ran once; the worker kept ran a few samples, no chunk of a
-   * plan. */
-  counts = read_log_full (f->log, first + n, NULL, pid_of);
-  for (guint64 i = first; i < first + n; i++)
-    {
-      g_assert_cmpuint (counts[i], ==, 1);
-      elsewhere += pid_of[i] != getpid ();
-    }
-  g_assert_cmpuint (elsewhere, <, 4 * amor_process_pool_get_sample_size (pool));
+  map_second_serial (pool, &spawn, f->log);
   close (spawn.log_fd);
 }
 
@@ -2262,6 +2274,55 @@ test_local_func_last_split_overhead (Fixture       *f,
 out:
 #endif
   close (spawn.chunk_fd);
+  close (spawn.log_fd);
+}
+
+/* What an item of test_local_func_measured_dispatch() reports: 2 ms for
+ * those of the first map (0 .. 99), 20 µs for those of the second (1000
+ * on). */
+static double
+dear_then_light_cost (guint64 index)
+{
+  return index < 1000 ? 2e-3 : 20e-6;
+}
+
+/* With a local function, what a chunk of the plan cost the workers
+ * besides its items, as they reported it, is the pool's dispatch cost
+ * afterwards, and the next map plans with it. Here the worker sleeps
+ * 20 ms after the items of each chunk of 4 items or more (the plan's
+ * last chunks may hold fewer, so the mean is lower): a map of 1000 items
+ * of 20 µs, which a round trip of 200 µs (the figure before any is
+ * measured) lets split, is then too small for the worker kept, and runs
+ * here. */
+static void
+test_local_func_measured_dispatch (Fixture       *f,
+                                   gconstpointer  data)
+{
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  AmorResult *plan;
+
+  spawn.parent = getpid ();
+  spawn.item_us = 2000;
+  spawn.cost = dear_then_light_cost;
+  spawn.worker_chunk_us = 20000;
+  pool = make_timed_local_pool (&spawn, f->log);
+  g_assert_cmpfloat (amor_process_pool_get_dispatch_cost (pool), ==, 0.0);
+
+  /* The first map starts the worker: 100 items of 2 ms. */
+  map_each_once (pool, 100, f->log);
+  plan = amor_process_pool_get_result (pool);
+  g_assert_true (amor_result_is_parallel (plan));
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 1);
+  g_test_message ("dispatch cost measured: %.1f ms", amor_process_pool_get_dispatch_cost (pool) * 1e3);
+  g_assert_cmpfloat (amor_process_pool_get_dispatch_cost (pool), >=, 0.005);
+
+  /* The second runs here (the worker, forked with 2 ms sleeps, goes on
+   * with them for the few samples it runs). */
+  spawn.item_us = 20;
+  map_second_serial (pool, &spawn, f->log);
+  /* A serial map measures no chunk of a worker: the figure stays. */
+  g_assert_cmpfloat (amor_process_pool_get_dispatch_cost (pool), >=, 0.005);
   close (spawn.log_fd);
 }
 
@@ -2687,6 +2748,7 @@ main (int   argc,
   g_test_add ("/process-pool/local-func/last-split", Fixture, NULL, fixture_setup, test_local_func_last_split, fixture_teardown);
   g_test_add ("/process-pool/local-func/last-split-workers", Fixture, NULL, fixture_setup, test_local_func_last_split_workers, fixture_teardown);
   g_test_add ("/process-pool/local-func/last-split-overhead", Fixture, NULL, fixture_setup, test_local_func_last_split_overhead, fixture_teardown);
+  g_test_add ("/process-pool/local-func/measured-dispatch", Fixture, NULL, fixture_setup, test_local_func_measured_dispatch, fixture_teardown);
   g_test_add ("/process-pool/local-func/filler", Fixture, NULL, fixture_setup, test_local_func_filler, fixture_teardown);
   g_test_add ("/process-pool/local-func/opening", Fixture, NULL, fixture_setup, test_local_func_opening, fixture_teardown);
   g_test_add ("/process-pool/local-func/held", Fixture, NULL, fixture_setup, test_local_func_held, fixture_teardown);
