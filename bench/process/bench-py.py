@@ -25,7 +25,17 @@
 # repetition: a ratio that holds where the machine's speed drifts from
 # one repetition to the next.
 #
+# A workload whose costs are drawn at random is a distribution, not one
+# list: each repetition draws it anew (seed SEED + repetition, the same
+# draw for every contender of that repetition), so that the figures are
+# those of the workload and not of one draw that happens to suit a static
+# split. (The draw of seed 20240611 split mp.Pool's 8 chunks within
+# 0.1 ms on normal-cv0.3 and 0.5 ms on exponential-cv1, where 200 other
+# draws gave a median of 2.8 and 10.9 ms.) --draw fixed uses the draw of
+# SEED in every repetition.
+#
 #   python3 bench-py.py [--reps N] [--only NAME,...] [--json FILE] [--quick]
+#                       [--draw each|fixed] [--seed SEED]
 #
 # Needs GI_TYPELIB_PATH and LD_LIBRARY_PATH pointing at a build of amorsize
 # (run.sh sets them). Run it on a quiet machine: the contenders are compared
@@ -252,6 +262,10 @@ def main():
     parser.add_argument('--json')
     parser.add_argument('--quick', action='store_true',
                         help='3 runs of four workloads')
+    parser.add_argument('--draw', choices=('each', 'fixed'), default='each',
+                        help='draw random workloads anew in each repetition '
+                        '(seed SEED + repetition), or use the draw of SEED in all')
+    parser.add_argument('--seed', type=int, default=20240611)
     options = parser.parse_args()
 
     n_cpus = Amor.System.get_default().props.n_cpus
@@ -261,7 +275,11 @@ def main():
         N_ITEMS = 250
         names = ['constant-1ms', 'lognormal-cv2.5', 'kernel', 'tiny-1k']
         options.reps = min(options.reps, 3)
-    specs = workloads(random.Random(20240611))
+    seeds = [options.seed + (rep if options.draw == 'each' else 0)
+             for rep in range(options.reps)]
+    draws = [workloads(random.Random(seed)) for seed in sorted(set(seeds))]
+    draw_of = {seed: draws[i] for i, seed in enumerate(sorted(set(seeds)))}
+    specs = draw_of[seeds[0]]
     if names is None:
         names = list(specs)
     if options.only:
@@ -279,11 +297,15 @@ def main():
         Amorsize('amorsize fork warm', n_cpus, False, True),
     ]
     report = {'n_cpus': n_cpus, 'python': sys.version.split()[0],
-              'start_method': multiprocessing.get_start_method(), 'workloads': {}}
+              'start_method': multiprocessing.get_start_method(),
+              'draw': options.draw, 'seeds': seeds, 'workloads': {}}
 
     print('Pure-Python CPU work on %d usable CPUs (Python %s, multiprocessing start '
-          'method %s), median of %d runs.\n'
-          % (n_cpus, report['python'], report['start_method'], options.reps))
+          'method %s), median of %d runs; random workloads drawn %s (seed%s %s).\n'
+          % (n_cpus, report['python'], report['start_method'], options.reps,
+             'anew in each run' if options.draw == 'each' else 'once',
+             's' if len(set(seeds)) > 1 else '',
+             ', '.join(str(seed) for seed in sorted(set(seeds)))))
     print('| workload | Σt (s) | serial | mp.Pool cold | PPE cold | amorsize spawn cold | '
           'amorsize fork cold | mp.Pool warm | PPE warm | amorsize spawn warm | '
           'amorsize fork warm | amorsize fork plan | others\' CPU |')
@@ -293,11 +315,15 @@ def main():
 
     paired_rows = []
     for name in names:
-        what, works, too_small = specs[name]
-        variant = GLib.Variant('ad', works)
-        kernel = works[0] < 0
-        # Spin counts vary; kernels must match.
-        expected = [pywork.item(w) for w in works] if kernel else None
+        what, _, too_small = specs[name]
+        # Per repetition: the items, their variant, and for the kernel the
+        # results every contender must match (spin counts vary).
+        runs = []
+        for seed in seeds:
+            works = draw_of[seed][name][1]
+            expected = [pywork.item(w) for w in works] if works[0] < 0 else None
+            runs.append((works, GLib.Variant('ad', works), expected))
+        kernel = runs[0][2] is not None
 
         for c in contenders:
             c.start()
@@ -311,7 +337,7 @@ def main():
         for rep in range(options.reps):
             order = contenders[rep % len(contenders):] + contenders[:rep % len(contenders)]
             for c in order:
-                times[c.name].append(measure(c, works, variant, expected))
+                times[c.name].append(measure(c, *runs[rep]))
         wall = time.perf_counter() - wall0
 
         for c in contenders:
@@ -323,8 +349,9 @@ def main():
 
         med = {k: statistics.median(v) for k, v in times.items()}
         if not kernel:
-            total = sum(works)
-            bound = max(total / n_cpus, max(works))
+            total = statistics.mean(sum(works) for works, _, _ in runs)
+            bound = statistics.median(max(sum(works) / n_cpus, max(works))
+                                      for works, _, _ in runs)
         else:
             total = med['serial']
             bound = total / n_cpus
@@ -365,7 +392,8 @@ def main():
             'fork_over_mp_pool_paired': ratios,
         }
 
-    print('\nCells: median seconds (efficiency = max(Σt/P, max t) / time). '
+    print('\nCells: median seconds (efficiency = max(Σt/P, max t) / time; with '
+          'draws in each run, Σt is their mean and the bound their median). '
           'Plan: workers × chunk size of amorsize\'s forked cold run. '
           '"spawn": workers started from a command line (python3 worker.py); '
           '"fork": Amor.ProcessPool.new_forked().')

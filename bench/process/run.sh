@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/process/run.sh: the process-pool benchmarks.
 #
-# Usage: bench/process/run.sh [js|py|wire|gi-call|all] [BENCH OPTIONS...]
+# Usage: bench/process/run.sh [js|py|wire|gi-call|split|all] [BENCH OPTIONS...]
 #
 #   BUILDDIR   a build directory of amorsize (default: _build in the source
 #              tree); its library and Amor-1 typelib are used
@@ -15,6 +15,8 @@
 #         and concurrent.futures.ProcessPoolExecutor
 #   wire  the serialisation of a chunk: GVariant against json-glib
 #   gi-call  what a PyGObject call costs after some pure-Python work
+#   split  how evenly multiprocessing.Pool.map's default split ends on the
+#          random workloads of "py", draw by draw (no process started)
 #
 # Prints Markdown tables on stdout. Run it on an otherwise idle machine: the
 # contenders are compared on wall time (the tables show how much CPU other
@@ -65,6 +67,7 @@ case "$what" in
   js) run_js "$@" ;;
   py) run_py "$@" ;;
   gi-call) run_gi_call ;;
+  split) "$python" "$here/static-split.py" "$@" ;;
   all)
     run_wire
     echo
@@ -73,7 +76,7 @@ case "$what" in
     run_py "$@"
     ;;
   *)
-    echo "run.sh: unknown benchmark '$what' (js, py, wire, gi-call or all)" >&2
+    echo "run.sh: unknown benchmark '$what' (js, py, wire, gi-call, split or all)" >&2
     exit 2
     ;;
 esac
