@@ -226,6 +226,8 @@ struct _Run
   guint64          filler_next;
   gsize            filler_skip;  /* the first sampled index >= filler_next */
   GQueue           retry;        /* Chunk: one-item chunks to run again */
+  Chunk           *resume;       /* what the calling thread's last chunk
+                                  * left at its deadline, or NULL */
   /* How far the plan's chunks took from what was estimated for them
    * (run_check_estimate()) */
   double           chunk_error;

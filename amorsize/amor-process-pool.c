@@ -129,7 +129,11 @@
  * process fewer starts, and that thread runs chunks of its own between
  * the messages of the others: chunks of a worker's size, but never longer
  * than half of what the worker that will be done first still holds, so
- * that a worker never waits for it to read an answer. Near the end it
+ * that a worker never waits for it to read an answer. Should they cost
+ * far more than estimated, a local function that reads its deadline
+ * ([func@Amor.worker_get_time_left]) stops before that worker runs out,
+ * and runs the rest of its chunk once the worker has its next one (the
+ * Python override's value pools do). Near the end it
  * takes the last items in small chunks, and a worker is sent no more
  * ahead than about a quarter of the time left beyond what it holds, so
  * that the two finish together; both are counted in time, with the same

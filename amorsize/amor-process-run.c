@@ -11,6 +11,7 @@
 #include "amor-sampler-private.h"
 #include "amor-clock-private.h"
 #include "amor-wire-private.h"
+#include "amor-worker-private.h"
 #include "amor-process-pool-private.h"
 
 /* Records the first reason the map stops; takes @error. */
@@ -720,7 +721,7 @@ run_remote_workers (Run *run)
 static guint64
 run_chunks_left (Run *run)
 {
-  guint64 left = run->retry.length, unassigned = run_unassigned (run);
+  guint64 left = run->retry.length + (run->resume != NULL), unassigned = run_unassigned (run);
 
   if (unassigned > 0)
     left += ((run->next < run->n_items ? run->n_items - run->next : unassigned) +
@@ -1031,6 +1032,10 @@ run_tail_share (Run    *run,
         held += run_chunk_cost (run, chunk);
     }
   left = (double) unassigned * run_item_cost (run, run->next, run->n_items);
+  /* What the calling thread left at its deadline is its own, but not
+   * done: the two are to end even with it. */
+  if (run->resume != NULL)
+    left += run_chunk_cost (run, run->resume);
   front_end = MIN (run->next + run->chunk_size, run->n_items);
   rate = run_item_cost (run, run->next, front_end);
   g_debug ("process pool: worker %u holds about %.1f ms, %" G_GUINT64_FORMAT
@@ -1252,6 +1257,7 @@ run_free (Run *run)
     }
   amor_map_results_free (run->results);
   g_queue_clear_full (&run->retry, (GDestroyNotify) chunk_free);
+  g_clear_pointer (&run->resume, chunk_free);
   g_ptr_array_unref (run->workers);
   g_clear_object (&run->sampler);
   g_array_unref (run->sampled);
@@ -1358,12 +1364,17 @@ run_cancelled_cb (GCancellable *cancellable,
 /* Runs the @n items @indices with the local function, in one call, and
  * keeps their results and durations (the callback's own, when it gives
  * them), which go to the sampler too when @timed; @total, unless NULL, is
- * set to their sum. FALSE with @error, which names the failing item. */
+ * set to their sum. With a @deadline_ns (amor_clock_now_ns(), 0 for none:
+ * amor_worker_get_time_left()) the callback may stop before an item:
+ * @n_run, unless NULL, is set to how many of the items it ran, the first
+ * ones. FALSE with @error, which names the failing item. */
 static gboolean
 run_local (Run            *run,
            const guint64  *indices,
            gsize           n,
            gboolean        timed,
+           gint64          deadline_ns,
+           gsize          *n_run,
            double         *total,
            GError        **error)
 {
@@ -1378,11 +1389,16 @@ run_local (Run            *run,
   gint64 t0, t1;
   double sum = 0.0;
 
+  if (deadline_ns > 0)
+    amor_worker_set_deadline (&deadline_ns);
   t0 = amor_clock_now_ns ();
   answer = self->local_func (items, self->local_data, &local_error);
   t1 = amor_clock_now_ns ();
+  if (deadline_ns > 0)
+    amor_worker_set_deadline (NULL);
 
-  results = amor_wire_chunk_answer (answer, n, &durations, &failed, &local_error);
+  results = amor_wire_chunk_answer (answer, n, deadline_ns > 0, &durations, &failed,
+                                    &local_error);
   if (results == NULL)
     {
       g_prefix_error (&local_error, "Item %" G_GUINT64_FORMAT ": ", indices[failed]);
@@ -1391,6 +1407,10 @@ run_local (Run            *run,
     }
   if (durations != NULL)
     ns = g_variant_get_fixed_array (durations, &n_ns, sizeof (gint64));
+  /* (Fewer only when it stopped at the deadline.) */
+  n = g_variant_n_children (results);
+  if (n_run != NULL)
+    *n_run = n;
 
   kept = amor_map_results_keep (run->results, indices, results, n, &local_error);
   for (gsize i = 0; i < kept; i++)
@@ -1420,6 +1440,40 @@ run_local (Run            *run,
   return TRUE;
 }
 
+/* The time by which the calling thread's next chunk should be done
+ * (amor_clock_now_ns(); amor_worker_get_time_left() tells the local
+ * function): before the worker that will be done first runs out of what
+ * it holds, less what this thread's chunks cost besides their items (as
+ * it measured them: reading the answers and sending the next chunk are
+ * among them). 0 for none, when no worker holds any chunk. */
+static gint64
+run_local_deadline (Run *run)
+{
+  double held = run_held_time (run);
+  double margin = run->local_overhead_n > 0 ? run->local_overhead_sum / run->local_overhead_n
+                                            : LOCAL_DEFAULT_DISPATCH_COST;
+
+  if (held < 0.0)
+    return 0;
+  return amor_clock_now_ns () + (gint64) (MAX (held - margin, 0.0) * 1e9);
+}
+
+/* The items of @chunk from the @n_run-th on, those the calling thread did
+ * not run before its deadline, as a chunk of their own. */
+static Chunk *
+run_chunk_rest (Run   *run,
+                Chunk *chunk,
+                gsize  n_run)
+{
+  Chunk *rest = g_new0 (Chunk, 1);
+
+  rest->n = chunk->n - n_run;
+  rest->indices = g_memdup2 (chunk->indices + n_run, rest->n * sizeof (guint64));
+  rest->filler_from = chunk->filler_from > n_run ? chunk->filler_from - n_run : 0;
+  rest->estimate = run_chunk_estimate (run, rest, run_estimate_items);
+  return rest;
+}
+
 /* While a worker starts, the calling thread's chunks take about this long:
  * its hello is read between two of them, and its first chunk sent. */
 #define LOCAL_SLICE_WHILE_SPAWNING 0.5e-3
@@ -1428,22 +1482,30 @@ run_local (Run            *run,
  * source: the workers' messages, of a higher priority, go first). Its
  * chunks are the workers' size, but last no more than half of what the
  * worker that will be done first holds (run_within_held()): that worker
- * must not run out of chunks while this thread works. A chunk to retry
- * (an item that a worker died on) is never run here. */
+ * must not run out of chunks while this thread works. Should its items
+ * cost far more than estimated, the local function may stop at a
+ * deadline, before that worker runs out (run_local_deadline()): the
+ * worker gets its next chunk, and this thread the rest of its own. A
+ * chunk to retry (an item that a worker died on) is never run here. */
 static gboolean
 run_help_cb (gpointer user_data)
 {
   Run *run = user_data;
   g_autoptr(GError) error = NULL;
   guint64 size, last;
+  gint64 deadline_ns;
+  gsize n_run = 0;
   double seconds;
   Chunk *chunk;
   gboolean ok;
 
   if (run->phase != PHASE_RUNNING || g_cancellable_is_cancelled (run->cancellable))
     return G_SOURCE_REMOVE;
-  last = run_last_split (run);
-  if (last > 0)
+  /* What this thread's last chunk left at its deadline comes first. */
+  last = run->resume != NULL ? 0 : run_last_split (run);
+  if (run->resume != NULL)
+    chunk = g_steal_pointer (&run->resume);
+  else if (last > 0)
     chunk = run_cut_chunk (run, last);
   else if (run->phase != PHASE_RUNNING)
     return G_SOURCE_REMOVE;
@@ -1464,8 +1526,22 @@ run_help_cb (gpointer user_data)
 
   g_debug ("process pool: the calling thread runs %" G_GSIZE_FORMAT " items from %"
            G_GUINT64_FORMAT, chunk->n, chunk->indices[0]);
-  ok = run_local (run, chunk->indices, chunk->n, FALSE, &seconds, &error);
-  if (ok)
+  /* The last split's chunk, or the last of all, has no deadline: no
+   * worker is to get another. */
+  deadline_ns = last == 0 && run_unassigned (run) > 0 ? run_local_deadline (run) : 0;
+  ok = run_local (run, chunk->indices, chunk->n, FALSE, deadline_ns, &n_run, &seconds, &error);
+  if (ok && n_run < chunk->n)
+    {
+      /* Items far dearer than estimated: the error counts, in the items
+       * run, and the rest waits for this thread's next turn. */
+      Chunk part = { .estimate = chunk->estimate * (double) n_run / (double) chunk->n };
+
+      g_debug ("process pool: the calling thread stopped at its deadline, %" G_GSIZE_FORMAT
+               " items of %" G_GSIZE_FORMAT " run", n_run, chunk->n);
+      run_check_estimate (run, &part, seconds);
+      run->resume = run_chunk_rest (run, chunk, n_run);
+    }
+  else if (ok)
     run_check_estimate (run, chunk, seconds);
   chunk_free (chunk);
   if (!ok)
@@ -1715,7 +1791,7 @@ run_here (Run *run)
       if (!run_here_share_round (run, count, with_workers, &count))
         return;
       mine = run_sample_chunk (run, count);
-      ok = run_local (run, mine->indices, mine->n, TRUE, NULL, &error);
+      ok = run_local (run, mine->indices, mine->n, TRUE, 0, NULL, NULL, &error);
       chunk_free (mine);
       if (!ok)
         {
@@ -1771,7 +1847,7 @@ run_here (Run *run)
             run->phase = PHASE_STOPPING;
             return;
           }
-        if (!run_local (run, batch, n, FALSE, NULL, &error))
+        if (!run_local (run, batch, n, FALSE, 0, NULL, NULL, &error))
           {
             run_fail (run, g_steal_pointer (&error));
             return;

@@ -105,9 +105,13 @@ GVariant           *amor_wire_array_get     (GVariant      *array,
  * items — returns NULL with @failed set to the position of the item to
  * blame and @func_error to the callback's own error, or one saying what is
  * wrong when the callback set none. A callback error beside good results
- * is warned about and cleared. */
+ * is warned about and cleared. When @may_stop (the callback had a deadline:
+ * amor_worker_get_time_left()), fewer results than items, at least one,
+ * with @n durations and no error, are those of the items it ran before it
+ * stopped: they are returned, with the @n durations. */
 GVariant           *amor_wire_chunk_answer  (GVariant      *answer,
                                              gsize          n,
+                                             gboolean       may_stop,
                                              GVariant     **durations,
                                              gsize         *failed,
                                              GError       **func_error);

@@ -418,6 +418,7 @@ amor_wire_array_get (GVariant *array,
 GVariant *
 amor_wire_chunk_answer (GVariant  *answer,
                         gsize      n,
+                        gboolean   may_stop,
                         GVariant **durations,
                         gsize     *failed,
                         GError   **func_error)
@@ -455,6 +456,13 @@ amor_wire_chunk_answer (GVariant  *answer,
                    "the chunk callback returned %" G_GSIZE_FORMAT " results for %"
                    G_GSIZE_FORMAT " items", n_results, n);
       return NULL;
+    }
+  if (may_stop && n_results > 0 && n_results < n && *func_error == NULL &&
+      timed != NULL && g_variant_n_children (timed) == n)
+    {
+      /* It stopped at its deadline. */
+      *durations = g_steal_pointer (&timed);
+      return g_steal_pointer (&results);
     }
   if (n_results < n)
     {

@@ -12,6 +12,52 @@
 #include "amor-worker.h"
 #include "amor-clock-private.h"
 #include "amor-wire-private.h"
+#include "amor-worker-private.h"
+
+/* const gint64 *: the deadline of the chunk callback running on this
+ * thread (amor_clock_now_ns()), or NULL */
+static GPrivate chunk_deadline;
+
+/**
+ * amor_worker_get_time_left:
+ *
+ * In a chunk callback ([callback@Amor.WorkerChunkFunc]) that an
+ * [class@Amor.ProcessPool] runs in the calling process (its local
+ * function, see [method@Amor.ProcessPool.set_local_func]): the seconds
+ * left before the pool would like the chunk back, to give a worker its
+ * next chunk before that worker runs out of work.
+ *
+ * Past that time, the callback may stop before an item, once it has run
+ * one at least, and return the results of the items it ran paired with
+ * durations for every item of the chunk: a pair `(results, durations)`
+ * whose durations outnumber its results, the durations of the items not
+ * run being any value. The pool runs those items later. This is what the
+ * Python override's value pools do
+ * ([func@Amor.ProcessPool.new_forked_values]), so that an item far dearer
+ * than the samples said does not leave the worker waiting. A callback
+ * that ignores the deadline is right too: the worker may then wait.
+ *
+ * Returns: the seconds left (zero or less once the time is past), or
+ *   %G_MAXDOUBLE when there is no deadline: outside such a callback, in
+ *   a worker process, or in the last chunk of a map
+ *
+ * Since: 0.1
+ */
+double
+amor_worker_get_time_left (void)
+{
+  const gint64 *deadline = g_private_get (&chunk_deadline);
+
+  if (deadline == NULL)
+    return G_MAXDOUBLE;
+  return (double) (*deadline - amor_clock_now_ns ()) / 1e9;
+}
+
+void
+amor_worker_set_deadline (const gint64 *deadline_ns)
+{
+  g_private_set (&chunk_deadline, (gpointer) deadline_ns);
+}
 
 /* The descriptors of the protocol, moved away from 0 and 1 so that the
  * callback's own output cannot corrupt it. */
@@ -239,7 +285,7 @@ worker_run_chunk_func (WorkerFds  *fds,
   answer = func (values, user_data, &local_error);
   t1 = amor_clock_now_ns ();
 
-  results = amor_wire_chunk_answer (answer, n, &timed, &failed, &local_error);
+  results = amor_wire_chunk_answer (answer, n, FALSE, &timed, &failed, &local_error);
   if (results == NULL)
     {
       ok = worker_send_error (fds, chunk_id, failed, local_error, NULL, error);

@@ -76,6 +76,9 @@ typedef GVariant *(*AmorWorkerChunkFunc) (GVariant  *items,
                                           GError   **error);
 
 AMOR_AVAILABLE_IN_ALL
+double   amor_worker_get_time_left (void);
+
+AMOR_AVAILABLE_IN_ALL
 gboolean amor_worker_serve        (AmorWorkerFunc        func,
                                    gpointer              user_data,
                                    GError              **error);

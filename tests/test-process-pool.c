@@ -1439,6 +1439,10 @@ typedef struct
                               /* (at most 10 s) for the workers to have */
                               /* logged that many items, then clears it */
   guint    here_saw;          /* ... the items they had logged by then */
+  gboolean here_stops;        /* this process's chunks that have a deadline */
+                              /* (amor_worker_get_time_left()) stop after */
+                              /* their first item */
+  guint    here_stopped;      /* ... how many did */
 } ForkSpawn;
 
 typedef struct
@@ -1657,6 +1661,14 @@ fork_timed_chunk (GVariant  *items,
   ForkSpawn *spawn = user_data;
   Call call = { G_MAXUINT64, 0, n, 0 };
   gboolean here = getpid () == spawn->parent;
+  gsize n_run = n;
+
+  if (here && spawn->here_stops && n > 1 && amor_worker_get_time_left () < G_MAXDOUBLE)
+    {
+      n_run = 1;
+      call.n = 1;
+      spawn->here_stopped++;
+    }
 
   if (here && spawn->here_waits_for > 0)
     {
@@ -1698,7 +1710,9 @@ fork_timed_chunk (GVariant  *items,
         }
     }
 
-  for (gsize i = 0; i < n; i++)
+  for (gsize i = n_run; i < n; i++)
+    ns[i] = 0;
+  for (gsize i = 0; i < n_run; i++)
     {
       gint64 t0 = g_get_monotonic_time ();
       guint64 index;
@@ -1740,7 +1754,18 @@ fork_timed_chunk (GVariant  *items,
 
       g_assert_cmpint (write (spawn->chunk_fd, line, strlen (line)), ==, (gssize) strlen (line));
     }
-  results = g_variant_ref_sink (fork_square_chunk (items, user_data, error));
+  if (n_run < n)
+    {
+      /* Stopped: the results of the items run, a duration for each. */
+      g_autoptr(GVariant) first = g_variant_get_child_value (items, 0);
+      g_autoptr(GVariant) result = fork_square (first, user_data, error);
+      guint64 value = g_variant_get_uint64 (result);
+
+      results = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, &value, 1,
+                                                               sizeof (guint64)));
+    }
+  else
+    results = g_variant_ref_sink (fork_square_chunk (items, user_data, error));
   return g_variant_new ("(@at@ax)", results,
                         g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, ns, n, sizeof (gint64)));
 }
@@ -2277,6 +2302,33 @@ out:
   close (spawn.log_fd);
 }
 
+/* A local function that stops before an item once its deadline is past
+ * (amor_worker_get_time_left()) returns the results of the items it ran
+ * and a duration for every item: the pool runs the others later. Here the
+ * calling process's chunks stop after their first item whenever they
+ * have a deadline: every item still runs once, with the right result, and
+ * the map ends in a last split, whose chunk has none. Outside a chunk,
+ * there is no deadline. */
+static void
+test_local_func_deadline (Fixture       *f,
+                          gconstpointer  data)
+{
+  const guint64 n = 300;
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(GArray) calls = g_array_new (FALSE, FALSE, sizeof (Call));
+
+  g_assert_cmpfloat (amor_worker_get_time_left (), ==, G_MAXDOUBLE);
+  pool = make_even_local_pool (f, &spawn, calls);
+  spawn.here_stops = TRUE;
+  map_each_once (pool, n, f->log);
+  g_test_message ("the calling process stopped %u chunks at their deadline", spawn.here_stopped);
+  g_assert_cmpuint (spawn.here_stopped, >, 0);
+  assert_last_split_here (calls, n);
+  g_assert_cmpfloat (amor_worker_get_time_left (), ==, G_MAXDOUBLE);
+  close (spawn.log_fd);
+}
+
 /* What an item of test_local_func_measured_dispatch() reports: 2 ms for
  * those of the first map (0 .. 99), 20 µs for those of the second (1000
  * on). */
@@ -2748,6 +2800,7 @@ main (int   argc,
   g_test_add ("/process-pool/local-func/last-split", Fixture, NULL, fixture_setup, test_local_func_last_split, fixture_teardown);
   g_test_add ("/process-pool/local-func/last-split-workers", Fixture, NULL, fixture_setup, test_local_func_last_split_workers, fixture_teardown);
   g_test_add ("/process-pool/local-func/last-split-overhead", Fixture, NULL, fixture_setup, test_local_func_last_split_overhead, fixture_teardown);
+  g_test_add ("/process-pool/local-func/deadline", Fixture, NULL, fixture_setup, test_local_func_deadline, fixture_teardown);
   g_test_add ("/process-pool/local-func/measured-dispatch", Fixture, NULL, fixture_setup, test_local_func_measured_dispatch, fixture_teardown);
   g_test_add ("/process-pool/local-func/filler", Fixture, NULL, fixture_setup, test_local_func_filler, fixture_teardown);
   g_test_add ("/process-pool/local-func/opening", Fixture, NULL, fixture_setup, test_local_func_opening, fixture_teardown);

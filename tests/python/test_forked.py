@@ -228,6 +228,28 @@ class ForkedPoolTest(unittest.TestCase):
         self.assertEqual(pool.map_values([3], 't'), [10])
         pool.shutdown()
 
+    def test_values_chunk_stops_at_its_deadline(self):
+        # The chunk function of a values pool, as the pool calls it in this
+        # process: past its deadline (Amor.worker_get_time_left()) it stops
+        # after an item, and answers with the results of the items it ran
+        # and a duration for each item of the chunk, which tells the pool
+        # to run the others later; before it, or with none, it runs all.
+        import gi.overrides.Amor as override
+        work = Work(self.scratch.name)
+        self.addCleanup(work.close)
+        chunk = override._values_chunk_func(work.square, 't')
+        introspected = override.Amor
+        self.addCleanup(setattr, override, 'Amor', introspected)
+        for left, n_run in ((0.0, 1), (-1.0, 1), (60.0, 5), (GLib.MAXDOUBLE, 5)):
+            override.Amor = type('Deadline', (), {
+                'worker_get_time_left': staticmethod(lambda: left)})
+            answer = chunk(GLib.Variant('at', [1, 2, 3, 4, 5]))
+            results, durations = answer.unpack()
+            self.assertEqual(results, [v * v + 1 for v in range(1, n_run + 1)], left)
+            self.assertEqual(len(durations), 5, left)
+        override.Amor = introspected
+        self.assertEqual(Amor.worker_get_time_left(), GLib.MAXDOUBLE)
+
     def test_fork_starts_during_sampling(self):
         # Items of at least 2 ms: after two samples here the map (2 s of
         # work) is worth splitting, and outlasts a fork many times over:

@@ -235,6 +235,10 @@ def _pack_results_and_durations(results, code, durations, pair_type):
 # its share of its group's time; longer ones are still timed one by one.
 _TIMED_ALONE = 64
 _GROUP_NS = 1000000
+# Amor.worker_get_time_left() without a deadline (G_MAXDOUBLE), and the
+# clock reading that stands for none.
+_NO_DEADLINE = 1e300
+_NEVER = 1 << 80
 
 
 def _share(spent, n):
@@ -259,21 +263,31 @@ def _values_chunk_func(func, result_type):
         durations = array.array('q')
         append, note = results.append, durations.append
         # One clock read per item (or group): each ends one duration and
-        # starts the next.
+        # starts the next, and says whether the pool's deadline is past
+        # (Amor.worker_get_time_left(): a pool's local function stops
+        # there, so that a worker gets its next chunk in time).
         t0 = clock()
+        left = Amor.worker_get_time_left()
+        stop = t0 + int(left * 1e9) if left < _NO_DEADLINE else _NEVER
         try:
             for value in values[:_TIMED_ALONE]:
                 append(func(value))
                 t1 = clock()
                 note(t1 - t0)
                 t0 = t1
+                if t1 >= stop:
+                    break
             size = _GROUP_NS * len(results) // max(sum(durations), 1)
-            if size <= 1:
+            if t0 >= stop:
+                pass
+            elif size <= 1:
                 for value in values[len(results):]:
                     append(func(value))
                     t1 = clock()
                     note(t1 - t0)
                     t0 = t1
+                    if t1 >= stop:
+                        break
             else:
                 for start in range(len(results), len(values), size):
                     # (The builtin: this module has a map() of its own.)
@@ -281,12 +295,17 @@ def _values_chunk_func(func, result_type):
                     t1 = clock()
                     durations.extend(_share(t1 - t0, len(results) - start))
                     t0 = t1
+                    if t1 >= stop:
+                        break
         except Exception:
             # The results of the items before the failing one say which
             # it is; the traceback goes to standard error.
             traceback.print_exc()
             if len(durations) < len(results):
                 durations.extend(_share(clock() - t0, len(results) - len(durations)))
+        else:
+            # Stopped at the deadline: a duration for every item says so.
+            durations.extend([0] * (len(values) - len(durations)))
         if pair_type is not None:
             return _pack_results_and_durations(results, code, durations, pair_type)
         return GLib.Variant.new_tuple(_pack_values(results, result_type),
