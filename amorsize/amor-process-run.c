@@ -838,27 +838,46 @@ run_check_estimate (Run    *run,
  * (their length times the error of recent estimates). */
 #define LAST_SPLIT_MAX_ERROR 0.3e-3
 
-/* How many items from @first take about @seconds (at most @most). */
+/* ... and when no item timed ahead (a sample) took more than this many
+ * times the longest item timed behind: the items left would cost what
+ * none handed out so far did, and their estimates are a guess. (On a
+ * cheap input whose last tenth costs ten times more, the items behind had
+ * shown no such cost, and a last split priced the rest at the mean of all
+ * items timed: one process got the dear ones and worked 500 ms alone.) */
+#define LAST_SPLIT_MAX_SURPRISE 2.0
+
+/* How many items from @first take about @seconds (at most @most), as
+ * run_estimate_items() counts them: the count whose estimate comes
+ * nearest, found by halving. (A rate guessed from the items ahead, then
+ * applied to the count it gave, can disagree with the estimate of those
+ * very items: where a few timed items far ahead cost ten times those
+ * near, 110 items priced at 220 ms in all were thought to last 89 ms.) */
 static guint64
 run_items_lasting (Run     *run,
                    guint64  first,
                    double   seconds,
                    guint64  most)
 {
-  double rate = amor_profile_estimate (run->profile, first, run->n_items);
-  guint64 items = 0;
+  guint64 lo = 0, hi = MIN (most, run->n_items - MIN (first, run->n_items));
+  double below, above;
 
-  if (seconds <= 0.0)
+  if (seconds <= 0.0 || hi == 0)
     return 0;
-  /* Twice: the rate of the items guessed at first, then of those. */
-  for (guint i = 0; i < 2 && rate > 0.0; i++)
+  if (run_estimate_items (run, first, first + hi, hi) <= seconds)
+    return hi;
+  /* The least count that lasts @seconds or more is in (lo, hi]. */
+  while (hi - lo > 1)
     {
-      items = (guint64) MIN (seconds / rate + 0.5, (double) most);
-      if (items == 0)
-        break;
-      rate = amor_profile_estimate (run->profile, first, MIN (first + items, run->n_items));
+      guint64 mid = lo + (hi - lo) / 2;
+
+      if (run_estimate_items (run, first, first + mid, mid) < seconds)
+        lo = mid;
+      else
+        hi = mid;
     }
-  return items;
+  below = run_estimate_items (run, first, first + lo, lo);
+  above = run_estimate_items (run, first, first + hi, hi);
+  return seconds - below < above - seconds ? lo : hi;
 }
 
 /* In run_help_cb(): ends the map in one last chunk for each, if the
@@ -892,6 +911,9 @@ run_last_split (Run *run)
   if (filler > 0)
     filler_rate = amor_profile_estimate (run->profile, run->filler_next, run->filler_end);
   if ((unassigned > 0 && rate <= 0.0) || (filler > 0 && filler_rate <= 0.0))
+    return 0;
+  if (amor_profile_get_max (run->profile, run->next, run->n_items) >
+      LAST_SPLIT_MAX_SURPRISE * amor_profile_get_max (run->profile, 0, run->next))
     return 0;
   work = (double) unassigned * rate + (double) filler * filler_rate;
 

@@ -27,6 +27,9 @@ gboolean     amor_profile_knows_trend (AmorProfile *profile);
 double       amor_profile_estimate    (AmorProfile *profile,
                                        guint64      first,
                                        guint64      end);
+double       amor_profile_get_max     (AmorProfile *profile,
+                                       guint64      first,
+                                       guint64      end);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AmorProfile, amor_profile_free)
 

@@ -26,6 +26,7 @@ struct _AmorProfile
   guint64  n_items;
   guint    n_buckets;
   double  *sum;      /* seconds, by bucket */
+  double  *max;      /* the longest item's seconds, by bucket */
   guint64 *count;    /* items timed, by bucket */
   double   total;
   guint64  n_known;
@@ -43,6 +44,7 @@ amor_profile_new (guint64 n_items)
   profile->n_items = MAX (n_items, 1);
   profile->n_buckets = (guint) MIN (profile->n_items, PROFILE_MAX_BUCKETS);
   profile->sum = g_new0 (double, profile->n_buckets);
+  profile->max = g_new0 (double, profile->n_buckets);
   profile->count = g_new0 (guint64, profile->n_buckets);
   return profile;
 }
@@ -53,6 +55,7 @@ amor_profile_free (AmorProfile *profile)
   if (profile == NULL)
     return;
   g_free (profile->sum);
+  g_free (profile->max);
   g_free (profile->count);
   g_free (profile);
 }
@@ -81,6 +84,7 @@ amor_profile_add (AmorProfile *profile,
     seconds = 0.0;
   bucket = profile_bucket (profile, index);
   profile->sum[bucket] += seconds;
+  profile->max[bucket] = MAX (profile->max[bucket], seconds);
   profile->count[bucket]++;
   profile->total += seconds;
   profile->n_known++;
@@ -231,6 +235,28 @@ profile_sum (AmorProfile *profile,
       count += profile->count[b];
     }
   return count;
+}
+
+/* The longest an item timed in the buckets that [@first, @end) touches
+ * took, in seconds, or 0 when none is timed there. (Items just outside
+ * the range, in the same buckets, count too.) */
+double
+amor_profile_get_max (AmorProfile *profile,
+                      guint64      first,
+                      guint64      end)
+{
+  double longest = 0.0;
+  guint hi;
+
+  g_return_val_if_fail (profile != NULL, 0.0);
+
+  end = MIN (end, profile->n_items);
+  if (end <= first)
+    return 0.0;
+  hi = profile_bucket (profile, end - 1);
+  for (guint b = profile_bucket (profile, first); b <= hi; b++)
+    longest = MAX (longest, profile->max[b]);
+  return longest;
 }
 
 /* What an item of [@first, @end) is likely to take, in seconds, when the

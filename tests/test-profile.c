@@ -175,6 +175,26 @@ test_profile_cheap_stretch (void)
   g_assert_cmpfloat (amor_profile_estimate (profile, 600, 700), >, 1.5 * MS);
 }
 
+/* The longest item of the buckets a range touches: the dear samples far
+ * ahead of a cheap stretch that has run show there, and only there. */
+static void
+test_profile_max (void)
+{
+  g_autoptr(AmorProfile) profile = amor_profile_new (N);
+
+  g_assert_cmpfloat (amor_profile_get_max (profile, 0, N), ==, 0.0);
+  for (guint64 i = 0; i < 850; i++)
+    amor_profile_add (profile, i, 0.5 * MS);
+  amor_profile_add (profile, 950, 5 * MS);
+  amor_profile_add (profile, 990, 4 * MS);
+
+  g_assert_cmpfloat (amor_profile_get_max (profile, 0, 850), ==, 0.5 * MS);
+  g_assert_cmpfloat (amor_profile_get_max (profile, 850, N), ==, 5 * MS);
+  g_assert_cmpfloat (amor_profile_get_max (profile, 960, N), ==, 4 * MS);
+  g_assert_cmpfloat (amor_profile_get_max (profile, 900, 940), ==, 0.0);
+  g_assert_cmpfloat (amor_profile_get_max (profile, 500, 500), ==, 0.0);
+}
+
 /* All alike: nothing varies, no trend. */
 static void
 test_profile_constant (void)
@@ -217,6 +237,7 @@ main (int   argc,
   g_test_add_func ("/profile/samples", test_profile_samples);
   g_test_add_func ("/profile/outlier", test_profile_outlier);
   g_test_add_func ("/profile/cheap-stretch", test_profile_cheap_stretch);
+  g_test_add_func ("/profile/max", test_profile_max);
   g_test_add_func ("/profile/constant", test_profile_constant);
   g_test_add_func ("/profile/small", test_profile_small);
 
