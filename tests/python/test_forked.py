@@ -228,27 +228,42 @@ class ForkedPoolTest(unittest.TestCase):
         self.assertEqual(pool.map_values([3], 't'), [10])
         pool.shutdown()
 
-    def test_values_chunk_stops_at_its_deadline(self):
-        # The chunk function of a values pool, as the pool calls it in this
-        # process: past its deadline (Amor.worker_get_time_left()) it stops
-        # after an item, and answers with the results of the items it ran
-        # and a duration for each item of the chunk, which tells the pool
-        # to run the others later; before it, or with none, it runs all.
+    def test_chunks_here_stop_at_their_deadline(self):
+        # The local functions of new_forked_values() and new_forked(), as
+        # the pool calls them in this process: past the deadline
+        # (Amor.worker_get_time_left()) they stop after an item, and
+        # answer with the results of the items they ran and a duration for
+        # each item of the chunk, which tells the pool to run the others
+        # later; before it, or with none, they run all.
         import gi.overrides.Amor as override
         work = Work(self.scratch.name)
         self.addCleanup(work.close)
-        chunk = override._values_chunk_func(work.square, 't')
         introspected = override.Amor
         self.addCleanup(setattr, override, 'Amor', introspected)
-        for left, n_run in ((0.0, 1), (-1.0, 1), (60.0, 5), (GLib.MAXDOUBLE, 5)):
-            override.Amor = type('Deadline', (), {
-                'worker_get_time_left': staticmethod(lambda: left)})
-            answer = chunk(GLib.Variant('at', [1, 2, 3, 4, 5]))
-            results, durations = answer.unpack()
-            self.assertEqual(results, [v * v + 1 for v in range(1, n_run + 1)], left)
-            self.assertEqual(len(durations), 5, left)
+        for chunk in (override._values_chunk_func(work.square, 't'),
+                      override._variants_chunk_func(work)):
+            for left, n_run in ((0.0, 1), (-1.0, 1), (60.0, 5), (GLib.MAXDOUBLE, 5)):
+                override.Amor = type('Deadline', (), {
+                    'worker_get_time_left': staticmethod(lambda: left)})
+                answer = chunk(GLib.Variant('at', [1, 2, 3, 4, 5]))
+                results, durations = answer.unpack()
+                self.assertEqual(results, [v * v + 1 for v in range(1, n_run + 1)], left)
+                self.assertEqual(len(durations), 5, left)
         override.Amor = introspected
         self.assertEqual(Amor.worker_get_time_left(), GLib.MAXDOUBLE)
+
+    def test_failing_chunk_here_is_no_stop(self):
+        # An item that fails ends the chunk too, but with as many durations
+        # as results (or none): the pool reports the failure, not a stop.
+        import gi.overrides.Amor as override
+        work = Work(self.scratch.name, raise_at=3)
+        self.addCleanup(work.close)
+        values = override._values_chunk_func(work.square, 't')(GLib.Variant('at', [1, 2, 3, 4]))
+        results, durations = values.unpack()
+        self.assertEqual((results, len(durations)), ([2, 5], 2))
+        variants = override._variants_chunk_func(work)(GLib.Variant('at', [1, 2, 3, 4]))
+        self.assertEqual(variants.get_type_string(), 'av')
+        self.assertEqual(variants.unpack(), [2, 5])
 
     def test_fork_starts_during_sampling(self):
         # Items of at least 2 ms: after two samples here the map (2 s of

@@ -315,18 +315,37 @@ def _values_chunk_func(func, result_type):
 
 def _variants_chunk_func(func):
     """An Amor.WorkerChunkFunc running an Amor.WorkerFunc (GLib.Variant ->
-    GLib.Variant) on every item, for a pool's local function."""
+    GLib.Variant) on every item, for a pool's local function, each item
+    timed, stopping once the pool's deadline is past (see
+    _values_chunk_func())."""
+    clock = time.perf_counter_ns
+
     def chunk(items, *ignored):
+        n = items.n_children()
         results = []
+        durations = array.array('q')
+        t0 = clock()
+        left = Amor.worker_get_time_left()
+        stop = t0 + int(left * 1e9) if left < _NO_DEADLINE else _NEVER
         try:
-            for i in range(items.n_children()):
+            for i in range(n):
                 result = func(items.get_child_value(i))
                 if result is None:
-                    break
+                    # A failure, as an exception: fewer results say where.
+                    return GLib.Variant.new_array(GLib.VariantType('v'), results)
                 results.append(GLib.Variant.new_variant(result))
+                t1 = clock()
+                durations.append(t1 - t0)
+                t0 = t1
+                if t1 >= stop:
+                    break
         except Exception:
             traceback.print_exc()
-        return GLib.Variant.new_array(GLib.VariantType('v'), results)
+            return GLib.Variant.new_array(GLib.VariantType('v'), results)
+        # All run, or stopped at the deadline: a duration for every item.
+        durations.extend([0] * (n - len(durations)))
+        return GLib.Variant.new_tuple(GLib.Variant.new_array(GLib.VariantType('v'), results),
+                                      _pack_values(durations, 'x'))
     return chunk
 
 
@@ -369,7 +388,10 @@ class ProcessPool(Amor.ProcessPool):
 
         :meth:`map` times a few items in this process, keeping their
         results, and runs the whole map here when workers cannot pay for
-        themselves; otherwise it forks the workers the plan needs.
+        themselves; otherwise it forks the workers the plan needs, and runs
+        a share here too, in chunks that stop at the pool's deadline
+        (:func:`Amor.worker_get_time_left`) so that a worker is never
+        left waiting for its next chunk.
 
         A fork copies the calling thread only: a lock that another thread
         of this process holds at the fork stays locked in the worker. Use
