@@ -22,7 +22,8 @@
 # of the contenders rotates), efficiency = lower bound / time with lower
 # bound = max(Σt / P, max t). Then, per workload, the median over the
 # repetitions of the forked pool's time over mp.Pool's in the same
-# repetition: a ratio that holds where the machine's speed drifts from
+# repetition, the two run one right after the other (which first
+# alternates): a ratio that holds where the machine's speed drifts from
 # one repetition to the next.
 #
 # A workload whose costs are drawn at random is a distribution, not one
@@ -244,6 +245,23 @@ class Amorsize(Contender):
             self.after = None
 
 
+def groups_of(contenders, rep):
+    """@contenders in groups run one after the other: each forked amorsize
+    pool with the mp.Pool of the same kind (cold or warm), in an order
+    that alternates with @rep; the others alone."""
+    groups = []
+    for c in contenders:
+        if c.name.startswith('amorsize fork '):
+            continue
+        group = [c]
+        if c.name.startswith('mp.Pool.map '):
+            peer = next(p for p in contenders
+                        if p.name == 'amorsize fork ' + c.name.split()[-1])
+            group = [c, peer] if rep % 2 == 0 else [peer, c]
+        groups.append(group)
+    return groups
+
+
 def measure(contender, works, variant, expected):
     t0 = time.perf_counter()
     out = contender.run(works, variant)
@@ -335,7 +353,14 @@ def main():
         self0 = os.times()
         wall0 = time.perf_counter()
         for rep in range(options.reps):
-            order = contenders[rep % len(contenders):] + contenders[:rep % len(contenders)]
+            # The order rotates, but the two runs of each pair the second
+            # table compares go one after the other, first one then the
+            # other: where the machine's speed drifts within seconds (the
+            # pure-Python kernel runs at the speed the host gives), the
+            # ratio of runs apart would carry the drift.
+            groups = groups_of(contenders, rep)
+            order = [c for group in groups[rep % len(groups):] + groups[:rep % len(groups)]
+                     for c in group]
             for c in order:
                 times[c.name].append(measure(c, *runs[rep]))
         wall = time.perf_counter() - wall0
