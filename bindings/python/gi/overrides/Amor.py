@@ -265,9 +265,10 @@ def _values_chunk_func(func, result_type):
         # One clock read per item (or group): each ends one duration and
         # starts the next, and says whether the pool's deadline is past
         # (Amor.worker_get_time_left(): a pool's local function stops
-        # there, so that a worker gets its next chunk in time).
-        t0 = clock()
+        # there, so that a worker gets its next chunk in time). It is
+        # asked first: the first item's time would count the call.
         left = Amor.worker_get_time_left()
+        t0 = clock()
         stop = t0 + int(left * 1e9) if left < _NO_DEADLINE else _NEVER
         try:
             for value in values[:_TIMED_ALONE]:
@@ -324,8 +325,8 @@ def _variants_chunk_func(func):
         n = items.n_children()
         results = []
         durations = array.array('q')
-        t0 = clock()
         left = Amor.worker_get_time_left()
+        t0 = clock()
         stop = t0 + int(left * 1e9) if left < _NO_DEADLINE else _NEVER
         try:
             for i in range(n):
