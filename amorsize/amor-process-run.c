@@ -1755,8 +1755,12 @@ run_here_share_round (Run      *run,
 
 /* Items whose samples took less than this, in seconds, are timed again
  * in one chunk of LOCAL_PROBE_ITEMS before a parallel plan starts
- * (run_here_probe()). */
-#define LOCAL_PROBE_MEAN   5e-6
+ * (run_here_probe()): at most 0.64 ms spent in the calling thread while
+ * the workers wait. (With 5 µs, the benchmark's warm maps of items of no
+ * work, run between other pools' maps, were still planned parallel now
+ * and then: their cold samples were dearer still. Items of 10 µs sample
+ * at 11 to 12 µs.) */
+#define LOCAL_PROBE_MEAN   10e-6
 #define LOCAL_PROBE_ITEMS  64
 
 /* In run_here(), once the plan is parallel: samples travel in chunks of
@@ -1767,7 +1771,7 @@ run_here_share_round (Run      *run,
  * sampled at 0.6 to 7 µs, and a warm map of 1000 was planned parallel
  * (1.4x predicted) and took four times as long as here. Where the samples
  * took less than LOCAL_PROBE_MEAN, LOCAL_PROBE_ITEMS more are timed here,
- * in one chunk — well under a millisecond — and the map is planned again.
+ * in one chunk, and the map is planned again.
  * FALSE when they failed the map. */
 static gboolean
 run_here_probe (Run *run)

@@ -2346,7 +2346,7 @@ dear_then_tiny_cost (guint64 index)
  * first item of a chunk costs, cold. Here those report 4 µs, the others
  * 0.5 µs: from the samples alone, a map of 4000 was planned parallel with
  * the worker kept (1.36x to 1.40x estimated). Once the samples' mean is
- * under 5 µs, 64 more items are timed here in one chunk, and the map is
+ * under 10 µs, 64 more items are timed here in one chunk, and the map is
  * planned again: serial. (In a slow build — ASan, ThreadSanitizer,
  * valgrind — the serialisation measured makes it serial from the samples
  * alone.) */
