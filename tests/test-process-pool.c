@@ -1947,6 +1947,26 @@ map_second_serial (AmorProcessPool *pool,
   g_assert_cmpuint (elsewhere, <, 4 * amor_process_pool_get_sample_size (pool));
 }
 
+/* A pool as make_timed_local_pool()'s whose items report @cost (and
+ * sleep 20 µs), after a first map of @n items of 0 .. @n - 1 (reported as
+ * 2 ms each by @cost) that leaves it one worker running. */
+static AmorProcessPool *
+make_local_pool_kept (Fixture    *f,
+                      ForkSpawn  *spawn,
+                      double    (*cost) (guint64 index),
+                      guint64     n)
+{
+  AmorProcessPool *pool;
+
+  spawn->parent = getpid ();
+  spawn->item_us = 20;
+  spawn->cost = cost;
+  pool = make_timed_local_pool (spawn, f->log);
+  map_each_once (pool, n, f->log);
+  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 1);
+  return pool;
+}
+
 /* What an item of test_local_func_tiny_warm() reports: 2 ms for those of
  * the first map (0 .. 199), 1.25 µs for those of the second (1000 on). */
 static double
@@ -1968,15 +1988,7 @@ test_local_func_tiny_warm (Fixture       *f,
                            gconstpointer  data)
 {
   ForkSpawn spawn = { 0 };
-  g_autoptr(AmorProcessPool) pool = NULL;
-
-  spawn.parent = getpid ();
-  spawn.item_us = 20;
-  spawn.cost = tiny_warm_cost;
-  pool = make_timed_local_pool (&spawn, f->log);
-  /* The first map starts the worker: 200 items of 2 ms. */
-  map_each_once (pool, 200, f->log);
-  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 1);
+  g_autoptr(AmorProcessPool) pool = make_local_pool_kept (f, &spawn, tiny_warm_cost, 200);
 
   map_second_serial (pool, &spawn, f->log, 1000);
   close (spawn.log_fd);
@@ -2355,15 +2367,7 @@ test_local_func_probe (Fixture       *f,
                        gconstpointer  data)
 {
   ForkSpawn spawn = { 0 };
-  g_autoptr(AmorProcessPool) pool = NULL;
-
-  spawn.parent = getpid ();
-  spawn.item_us = 20;
-  spawn.cost = dear_then_tiny_cost;
-  pool = make_timed_local_pool (&spawn, f->log);
-  /* The first map starts the worker: 200 items of 2 ms. */
-  map_each_once (pool, 200, f->log);
-  g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 1);
+  g_autoptr(AmorProcessPool) pool = make_local_pool_kept (f, &spawn, dear_then_tiny_cost, 200);
 
   spawn.here_first_ns = 4000;
   map_second_serial (pool, &spawn, f->log, 4000);
