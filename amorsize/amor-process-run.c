@@ -1874,11 +1874,6 @@ run_here (Run *run)
   run->plan = run_plan_here (run);
   if (amor_result_is_parallel (run->plan) && !run_here_probe (run))
     return;
-  /* A serial map runs here, every item not sampled yet: those of the
-   * workers' shares must be in first. */
-  if (amor_result_get_schedule (run->plan) == AMOR_SCHEDULE_SERIAL &&
-      !run_here_wait (run, G_MAXUINT))
-    return;
   /* An item a worker died on is retried on a worker, never here. */
   if (amor_result_get_schedule (run->plan) != AMOR_SCHEDULE_SERIAL ||
       run->retry.length > 0)
@@ -1888,7 +1883,10 @@ run_here (Run *run)
     }
 
   /* Serial: no worker could pay for itself. The rest runs here, with
-   * nothing serialised; the map can be cancelled between two chunks. */
+   * nothing serialised; the map can be cancelled between two chunks. The
+   * items sampled are skipped, those of the workers' last shares too:
+   * their answers are read once this is done (a wait for them first
+   * would add a worker's round trip to a map of tiny items). */
   run->phase = PHASE_RUNNING;
   run->schedule = AMOR_SCHEDULE_FIXED;
   run->n_workers = 1;
@@ -1898,14 +1896,19 @@ run_here (Run *run)
     guint64 size = run->chunk_size;
     g_autofree guint64 *batch = g_new (guint64, size);
     guint64 next = 0;
+    gsize skip = 0;
 
     while (next < run->n_items)
       {
         gsize n = 0;
 
-        for (; next < run->n_items && n < size; next++)
-          if (!amor_map_results_has (run->results, next))
+        for (; n < size; next++)
+          {
+            run_skip_sampled_at (run, &next, &skip);
+            if (next >= run->n_items)
+              break;
             batch[n++] = next;
+          }
         if (n == 0)
           break;
         if (g_cancellable_is_cancelled (run->cancellable))
