@@ -846,6 +846,27 @@ run_check_estimate (Run    *run,
  * items timed: one process got the dear ones and worked 500 ms alone.) */
 #define LAST_SPLIT_MAX_SURPRISE 2.0
 
+/* The mean of what the plan's chunks cost the workers besides their
+ * items, as they reported it (from when they were free for a chunk to its
+ * answer), or @none before any answered one. */
+static double
+run_worker_overhead (Run    *run,
+                     double  none)
+{
+  return run->worker_overhead_n > 0 ? run->worker_overhead_sum / (double) run->worker_overhead_n
+                                    : none;
+}
+
+/* The mean of what the calling thread's chunks of the plan took besides
+ * their items, or @none before it ran one. */
+static double
+run_local_overhead (Run    *run,
+                    double  none)
+{
+  return run->local_overhead_n > 0 ? run->local_overhead_sum / (double) run->local_overhead_n
+                                   : none;
+}
+
 /* How many items from @first take about @seconds (at most @most), as
  * run_estimate_items() counts them: the count whose estimate comes
  * nearest, found by halving. (A rate guessed from the items ahead, then
@@ -928,7 +949,7 @@ run_last_split (Run *run)
    * beyond the plan's number. */
   boundary = run->self->dispatch_cost > 0.0 ? run->self->dispatch_cost
                                             : LOCAL_DEFAULT_DISPATCH_COST;
-  worker_boundary = n > 0 ? run->worker_overhead_sum / run->worker_overhead_n : 0.0;
+  worker_boundary = run_worker_overhead (run, 0.0);
   for (guint i = 0; i < n; i++)
     {
       Worker *worker = g_ptr_array_index (run->workers, i);
@@ -940,8 +961,7 @@ run_last_split (Run *run)
     }
   if (n != run_remote_workers (run))
     return 0;
-  held[n] = run->local_overhead_n > 0 ? run->local_overhead_sum / run->local_overhead_n
-                                      : boundary;
+  held[n] = run_local_overhead (run, boundary);
 
   /* The time from now that sees all done: the work left, shared by this
    * thread and the workers that are done before then, over and above
@@ -1333,8 +1353,7 @@ run_finish (Run *run)
    * less than the default. */
   if (run->local && run->worker_overhead_n > 0)
     {
-      self->dispatch_cost = MAX (run->worker_overhead_sum / (double) run->worker_overhead_n,
-                                 LOCAL_DEFAULT_DISPATCH_COST);
+      self->dispatch_cost = MAX (run_worker_overhead (run, 0.0), LOCAL_DEFAULT_DISPATCH_COST);
       g_object_notify_by_pspec (G_OBJECT (self), amor_process_pool_pspecs[PROP_DISPATCH_COST]);
     }
 
@@ -1472,8 +1491,7 @@ static gint64
 run_local_deadline (Run *run)
 {
   double held = run_held_time (run);
-  double margin = run->local_overhead_n > 0 ? run->local_overhead_sum / run->local_overhead_n
-                                            : LOCAL_DEFAULT_DISPATCH_COST;
+  double margin = run_local_overhead (run, LOCAL_DEFAULT_DISPATCH_COST);
 
   if (held < 0.0)
     return 0;
