@@ -241,6 +241,17 @@ _NO_DEADLINE = 1e300
 _NEVER = 1 << 80
 
 
+def _chunk_clock(clock):
+    """The first reading of @clock for a chunk's items, and the reading
+    past which the chunk stops before its next item: the pool's deadline
+    (Amor.worker_get_time_left(): a pool's local function stops there, so
+    that a worker gets its next chunk in time), or _NEVER. The time left
+    is asked first, lest the first item's time count the call."""
+    left = Amor.worker_get_time_left()
+    t0 = clock()
+    return t0, (t0 + int(left * 1e9) if left < _NO_DEADLINE else _NEVER)
+
+
 def _share(spent, n):
     """@spent nanoseconds split over @n items, to the nanosecond."""
     each, rest = divmod(spent, n)
@@ -263,13 +274,8 @@ def _values_chunk_func(func, result_type):
         durations = array.array('q')
         append, note = results.append, durations.append
         # One clock read per item (or group): each ends one duration and
-        # starts the next, and says whether the pool's deadline is past
-        # (Amor.worker_get_time_left(): a pool's local function stops
-        # there, so that a worker gets its next chunk in time). It is
-        # asked first: the first item's time would count the call.
-        left = Amor.worker_get_time_left()
-        t0 = clock()
-        stop = t0 + int(left * 1e9) if left < _NO_DEADLINE else _NEVER
+        # starts the next, and says whether the pool's deadline is past.
+        t0, stop = _chunk_clock(clock)
         try:
             for value in values[:_TIMED_ALONE]:
                 append(func(value))
@@ -325,9 +331,7 @@ def _variants_chunk_func(func):
         n = items.n_children()
         results = []
         durations = array.array('q')
-        left = Amor.worker_get_time_left()
-        t0 = clock()
-        stop = t0 + int(left * 1e9) if left < _NO_DEADLINE else _NEVER
+        t0, stop = _chunk_clock(clock)
         try:
             for i in range(n):
                 result = func(items.get_child_value(i))
