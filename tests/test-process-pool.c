@@ -1426,6 +1426,9 @@ typedef struct
   int      log_fd;            /* "PID VALUE" lines, or -1 */
   const char *log_path;       /* its file */
   double (*cost) (guint64 index); /* if set: what each item reports, in s */
+  double   later_s;           /* else if set: what items from 1000 on (a */
+                              /* second map's) report, in s; those before */
+                              /* report 2 ms */
   gulong   worker_chunk_us;   /* a worker sleeps this long after the items */
                               /* of each chunk of neighbouring ones */
   int      chunk_fd;          /* if > 0: "PID MIN MAX N" lines, a chunk each */
@@ -1724,11 +1727,14 @@ fork_timed_chunk (GVariant  *items,
       call.max = MAX (call.max, index);
       if (spawn->release != NULL && here && index == spawn->release_at)
         g_assert_true (g_file_set_contents (spawn->release, "", 0, NULL));
-      if (spawn->cost != NULL)
+      if (spawn->cost != NULL || spawn->later_s > 0.0)
         {
+          double cost = spawn->cost != NULL ? spawn->cost (index)
+                      : index < 1000 ? 2e-3 : spawn->later_s;
+
           g_usleep (spawn->item_us);
           ns[i] = here && i == 0 && spawn->here_first_ns > 0 ? spawn->here_first_ns
-                                                            : (gint64) (spawn->cost (index) * 1e9);
+                                                            : (gint64) (cost * 1e9);
           continue;
         }
       if (spawn->dear_from > 0 && index >= spawn->dear_from)
@@ -1947,32 +1953,25 @@ map_second_serial (AmorProcessPool *pool,
   g_assert_cmpuint (elsewhere, <, 4 * amor_process_pool_get_sample_size (pool));
 }
 
-/* A pool as make_timed_local_pool()'s whose items report @cost (and
- * sleep 20 µs), after a first map of @n items of 0 .. @n - 1 (reported as
- * 2 ms each by @cost) that leaves it one worker running. */
+/* A pool as make_timed_local_pool()'s whose items sleep 20 µs and report
+ * 2 ms, but those from 1000 on, which report @later_s seconds; after a
+ * first map of @n items of 0 .. @n - 1, which leaves it one worker
+ * running. */
 static AmorProcessPool *
 make_local_pool_kept (Fixture    *f,
                       ForkSpawn  *spawn,
-                      double    (*cost) (guint64 index),
+                      double      later_s,
                       guint64     n)
 {
   AmorProcessPool *pool;
 
   spawn->parent = getpid ();
   spawn->item_us = 20;
-  spawn->cost = cost;
+  spawn->later_s = later_s;
   pool = make_timed_local_pool (spawn, f->log);
   map_each_once (pool, n, f->log);
   g_assert_cmpuint (amor_process_pool_get_n_running (pool), ==, 1);
   return pool;
-}
-
-/* What an item of test_local_func_tiny_warm() reports: 2 ms for those of
- * the first map (0 .. 199), 1.25 µs for those of the second (1000 on). */
-static double
-tiny_warm_cost (guint64 index)
-{
-  return index < 1000 ? 2e-3 : 1.25e-6;
 }
 
 /* With a worker kept from an earlier map, a parallel plan starts nothing,
@@ -1988,7 +1987,7 @@ test_local_func_tiny_warm (Fixture       *f,
                            gconstpointer  data)
 {
   ForkSpawn spawn = { 0 };
-  g_autoptr(AmorProcessPool) pool = make_local_pool_kept (f, &spawn, tiny_warm_cost, 200);
+  g_autoptr(AmorProcessPool) pool = make_local_pool_kept (f, &spawn, 1.25e-6, 200);
 
   map_second_serial (pool, &spawn, f->log, 1000);
   close (spawn.log_fd);
@@ -2345,15 +2344,6 @@ test_local_func_deadline (Fixture       *f,
   close (spawn.log_fd);
 }
 
-/* What an item of test_local_func_probe() reports: 2 ms for those of the
- * first map (0 .. 199), 0.5 µs for those of the second (1000 on) but the
- * first of each chunk run here, which reports 4 µs (ForkSpawn.here_first_ns). */
-static double
-dear_then_tiny_cost (guint64 index)
-{
-  return index < 1000 ? 2e-3 : 0.5e-6;
-}
-
 /* Samples of items that take a microsecond or less mostly say what the
  * first item of a chunk costs, cold. Here those report 4 µs, the others
  * 0.5 µs: from the samples alone, a map of 4000 was planned parallel with
@@ -2367,21 +2357,12 @@ test_local_func_probe (Fixture       *f,
                        gconstpointer  data)
 {
   ForkSpawn spawn = { 0 };
-  g_autoptr(AmorProcessPool) pool = make_local_pool_kept (f, &spawn, dear_then_tiny_cost, 200);
+  g_autoptr(AmorProcessPool) pool = make_local_pool_kept (f, &spawn, 0.5e-6, 200);
 
   spawn.here_first_ns = 4000;
   map_second_serial (pool, &spawn, f->log, 4000);
   g_test_message ("%u items sampled", amor_result_get_n_samples (amor_process_pool_get_result (pool)));
   close (spawn.log_fd);
-}
-
-/* What an item of test_local_func_measured_dispatch() reports: 2 ms for
- * those of the first map (0 .. 99), 20 µs for those of the second (1000
- * on). */
-static double
-dear_then_light_cost (guint64 index)
-{
-  return index < 1000 ? 2e-3 : 20e-6;
 }
 
 /* With a local function, what a chunk of the plan cost the workers
@@ -2402,7 +2383,7 @@ test_local_func_measured_dispatch (Fixture       *f,
 
   spawn.parent = getpid ();
   spawn.item_us = 2000;
-  spawn.cost = dear_then_light_cost;
+  spawn.later_s = 20e-6;
   spawn.worker_chunk_us = 20000;
   pool = make_timed_local_pool (&spawn, f->log);
   g_assert_cmpfloat (amor_process_pool_get_dispatch_cost (pool), ==, 0.0);
