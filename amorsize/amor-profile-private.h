@@ -24,6 +24,7 @@ void         amor_profile_add         (AmorProfile *profile,
 double       amor_profile_get_mean    (AmorProfile *profile);
 double       amor_profile_get_trend   (AmorProfile *profile);
 gboolean     amor_profile_knows_trend (AmorProfile *profile);
+gboolean     amor_profile_follows_place (AmorProfile *profile);
 double       amor_profile_estimate    (AmorProfile *profile,
                                        guint64      first,
                                        guint64      end);

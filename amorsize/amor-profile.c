@@ -18,9 +18,6 @@
  * timed buckets are neighbours when none between them is). */
 #define PROFILE_MIN_PAIRS 8
 
-/* An estimate of a range takes at least this many timed items. */
-#define PROFILE_MIN_KNOWN 2
-
 struct _AmorProfile
 {
   guint64  n_items;
@@ -212,29 +209,22 @@ amor_profile_knows_trend (AmorProfile *profile)
   return profile->pairs >= PROFILE_MIN_PAIRS;
 }
 
+/* Whether the cost follows the place in the input enough for
+ * amor_profile_estimate() to go by it, rather than by the mean of all. */
+gboolean
+amor_profile_follows_place (AmorProfile *profile)
+{
+  g_return_val_if_fail (profile != NULL, FALSE);
+
+  return amor_profile_get_trend (profile) >= PROFILE_MIN_TREND;
+}
+
 /* The first item of bucket @bucket (n_items for the one past the last). */
 static guint64
 profile_bucket_start (AmorProfile *profile,
                       guint        bucket)
 {
   return (bucket * profile->n_items + profile->n_buckets - 1) / profile->n_buckets;
-}
-
-static guint64
-profile_sum (AmorProfile *profile,
-             guint        lo,
-             guint        hi,
-             double      *sum)
-{
-  guint64 count = 0;
-
-  *sum = 0.0;
-  for (guint b = lo; b <= hi; b++)
-    {
-      *sum += profile->sum[b];
-      count += profile->count[b];
-    }
-  return count;
 }
 
 /* The longest an item timed in the buckets that [@first, @end) touches
@@ -259,45 +249,138 @@ amor_profile_get_max (AmorProfile *profile,
   return longest;
 }
 
+/* The mean of the items timed in bucket @b (some are). */
+static double
+profile_bucket_mean (AmorProfile *profile,
+                     guint        b)
+{
+  return profile->sum[b] / (double) profile->count[b];
+}
+
+/* Two slopes agree when they differ by no more than this share of the
+ * steeper. */
+#define PROFILE_LINE_SLACK 0.5
+
+/* The next timed bucket from @b on, stepping by @step (+1 or -1), or
+ * n_buckets for none. */
+static guint
+profile_next_timed (AmorProfile *profile,
+                    guint        b,
+                    int          step)
+{
+  for (gint64 k = b; k >= 0 && k < profile->n_buckets; k += step)
+    if (profile->count[k] > 0)
+      return (guint) k;
+  return profile->n_buckets;
+}
+
+/* What an item of bucket @b, beyond the timed bucket @edge at one end of
+ * those timed, is likely to take: the mean of @edge, or, where the cost
+ * follows a straight line there (the slopes between @edge and the next
+ * two timed buckets inward agree), that line carried on, down to 0 at
+ * least. (At the mean of the last, the items after the last sample of a
+ * falling cost seemed twice as dear as they are.) */
+static double
+profile_beyond (AmorProfile *profile,
+                guint        b,
+                guint        edge)
+{
+  int inward = b > edge ? -1 : 1;
+  guint p1, p2;
+  double m0, m1, m2, s1, s2;
+
+  m0 = profile_bucket_mean (profile, edge);
+  if ((edge == 0 && inward < 0) ||
+      (p1 = profile_next_timed (profile, edge + inward, inward)) == profile->n_buckets ||
+      (p1 == 0 && inward < 0) ||
+      (p2 = profile_next_timed (profile, p1 + inward, inward)) == profile->n_buckets)
+    return m0;
+  m1 = profile_bucket_mean (profile, p1);
+  m2 = profile_bucket_mean (profile, p2);
+  s1 = (m0 - m1) / ((double) edge - (double) p1);
+  s2 = (m1 - m2) / ((double) p1 - (double) p2);
+  if (s1 * s2 <= 0.0 || fabs (s1 - s2) > PROFILE_LINE_SLACK * MAX (fabs (s1), fabs (s2)))
+    return m0;
+  return MAX (m0 + s1 * ((double) b - (double) edge), 0.0);
+}
+
+/* What an item of bucket @b, none of which is timed, is likely to take:
+ * on the line between the timed buckets nearest to it, @before and
+ * @after (n_buckets for none), or beyond the one there is. */
+static double
+profile_between (AmorProfile *profile,
+                 guint        b,
+                 guint        before,
+                 guint        after)
+{
+  double from, to;
+
+  if (before == profile->n_buckets)
+    return profile_beyond (profile, b, after);
+  if (after == profile->n_buckets)
+    return profile_beyond (profile, b, before);
+  from = profile_bucket_mean (profile, before);
+  to = profile_bucket_mean (profile, after);
+  return from + (to - from) * (double) (b - before) / (double) (after - before);
+}
+
 /* What an item of [@first, @end) is likely to take, in seconds, when the
- * cost follows the place in the input: the mean of the items timed in the
- * buckets inside the range; with too few of them, in the buckets it
- * touches, widened on both sides until they hold a few. Else the mean of
- * all. 0 before any item is timed. */
+ * cost follows the place in the input: the mean over the range of what
+ * its buckets' items take, each bucket at the mean of its items timed,
+ * or, with none timed, on the line between the timed buckets nearest to
+ * it on either side (beyond the last, at the last one's, or on the line
+ * the last ones follow). Else the mean of all. 0 before any item is
+ * timed.
+ *
+ * Along a cost that grows or falls, the items of a range far ahead are
+ * timed only where the samples fell: where those lie towards one end of
+ * it, the mean of them alone errs by as much as the cost changes across
+ * the range (on a falling cost, the last 400 items of 1000, with no
+ * sample among the last 80, were estimated 14 % too dear). */
 double
 amor_profile_estimate (AmorProfile *profile,
                        guint64      first,
                        guint64      end)
 {
-  guint lo, hi, inner_lo, inner_end;
-  double sum;
-  guint64 count;
+  guint lo, hi, before, after;
+  double sum = 0.0;
 
   g_return_val_if_fail (profile != NULL, 0.0);
 
   end = MIN (end, profile->n_items);
-  if (end <= first || amor_profile_get_trend (profile) < PROFILE_MIN_TREND)
+  if (end <= first || profile->n_known == 0 || !amor_profile_follows_place (profile))
     return amor_profile_get_mean (profile);
 
   lo = profile_bucket (profile, first);
   hi = profile_bucket (profile, end - 1);
-
-  /* The buckets at the ends hold items outside the range too: where the
-   * cost changes fast, those would weigh as much as the few inside. */
-  inner_lo = profile_bucket_start (profile, lo) >= first ? lo : lo + 1;
-  inner_end = profile_bucket_start (profile, hi + 1) <= end ? hi + 1 : hi;
-  if (inner_lo < inner_end &&
-      (count = profile_sum (profile, inner_lo, inner_end - 1, &sum)) >= PROFILE_MIN_KNOWN)
-    return sum / (double) count;
-
-  count = profile_sum (profile, lo, hi, &sum);
-  while (count < PROFILE_MIN_KNOWN && (lo > 0 || hi + 1 < profile->n_buckets))
+  /* The nearest timed buckets at or before @lo, and after it. */
+  before = profile->n_buckets;
+  for (guint b = lo + 1; b-- > 0;)
+    if (profile->count[b] > 0)
+      {
+        before = b;
+        break;
+      }
+  after = lo;
+  for (guint b = lo; b <= hi; b++)
     {
-      if (lo > 0)
-        lo--;
-      if (hi + 1 < profile->n_buckets)
-        hi++;
-      count = profile_sum (profile, lo, hi, &sum);
+      guint64 from = MAX (first, profile_bucket_start (profile, b));
+      guint64 to = MIN (end, profile_bucket_start (profile, b + 1));
+      double each;
+
+      if (profile->count[b] > 0)
+        {
+          before = b;
+          each = profile_bucket_mean (profile, b);
+        }
+      else
+        {
+          if (after <= b)
+            for (after = b + 1; after < profile->n_buckets && profile->count[after] == 0; after++)
+              ;
+          each = profile_between (profile, b, before, after);
+        }
+      sum += (double) (to - from) * each;
     }
-  return count > 0 ? sum / (double) count : amor_profile_get_mean (profile);
+  return sum / (double) (end - first);
 }
