@@ -129,6 +129,8 @@ typedef struct
   double    estimate;     /* what the profile said its items take, in
                            * seconds, when it was handed out (a plan's
                            * chunk), else 0 */
+  gboolean  by_place;     /* ... going by their place in the input
+                           * (amor_profile_follows_place()) */
   gsize     filler_from;  /* where items of the filler follow the others
                            * (run_cut()), else 0 */
 } Chunk;
@@ -228,6 +230,11 @@ struct _Run
   GQueue           retry;        /* Chunk: one-item chunks to run again */
   Chunk           *resume;       /* what the calling thread's last chunk
                                   * left at its deadline, or NULL */
+  /* The calling thread's part of the last split keeps a deadline: the
+   * split was made early, on estimates that err, and what it leaves is
+   * split again (run_split_again()), at most LAST_SPLIT_MAX_AGAIN times */
+  gboolean         split_open;
+  guint            n_splits_again;
   /* How far the plan's chunks took from what was estimated for them
    * (run_check_estimate()) */
   double           chunk_error;

@@ -624,6 +624,7 @@ run_cut (Run     *run,
       return NULL;
     }
   chunk->estimate = run_chunk_estimate (run, chunk, run_estimate_items);
+  chunk->by_place = amor_profile_follows_place (run->profile);
   return chunk;
 }
 
@@ -821,6 +822,13 @@ run_check_estimate (Run    *run,
 
   if (chunk->estimate <= 0.0)
     return;
+  /* Estimated at the mean of all, before the profile could tell that the
+   * cost follows the place in the input, where it now goes by that: its
+   * error is not the profile's. (The first chunks of a cost rising along
+   * the input, 45 to 89 % off so, still made the error 4 % after five
+   * chunks within 0.4 % of their estimates.) */
+  if (!chunk->by_place && amor_profile_follows_place (run->profile))
+    return;
   error = fabs (seconds - chunk->estimate) / chunk->estimate;
   run->chunk_error = MAX (error, run->chunk_error * CHUNK_ERROR_DECAY);
   run->n_chunks_checked++;
@@ -867,6 +875,24 @@ run_local_overhead (Run    *run,
                                    : none;
 }
 
+/* What the items left to hand out are likely to take, the filler's left
+ * out: where the filler lies ahead, the items on either side of it each
+ * at their own cost. (It is the cheapest stretch: at the mean cost of the
+ * range it lies in, the others would seem cheaper than they are, by 2.5 %
+ * on a falling cost, and the calling thread's part of a last split took
+ * 8 ms more than the worker's.) */
+static double
+run_main_work (Run *run)
+{
+  guint64 left = run_main_left (run), ahead;
+
+  if (run->next >= run->filler_first || left == 0)
+    return run_estimate_items (run, run->next, run->n_items, left);
+  ahead = run_unsampled_in (run, run->next, run->filler_first);
+  return run_estimate_items (run, run->next, run->filler_first, ahead) +
+         run_estimate_items (run, run->filler_end, run->n_items, left - ahead);
+}
+
 /* How many items from @first take about @seconds (at most @most), as
  * run_estimate_items() counts them: the count whose estimate comes
  * nearest, found by halving. (A rate guessed from the items ahead, then
@@ -901,52 +927,37 @@ run_items_lasting (Run     *run,
   return seconds - below < above - seconds ? lo : hi;
 }
 
-/* In run_help_cb(): ends the map in one last chunk for each, if the
- * profile's estimates have proved good enough, rather than in chunks that
- * halve down to single items — a few hundred microseconds each where the
- * work is in Python or JavaScript, and as many more for the calling thread
- * (run_within_held()). The items left are split so that the workers and
- * the calling thread are likely to be done together, each worker's part
- * following what it still holds, and are sent to them at once. Returns
- * how many items are the calling thread's last chunk, or 0 when it is not
- * time for the last split. */
-static guint64
-run_last_split (Run *run)
+/* The last split may be made early, on estimates that err by up to this
+ * much (run->chunk_error), where LAST_SPLIT_MAX_ERROR would have it wait,
+ * when the cost follows the place in the input: the calling thread's part
+ * then keeps a deadline, and what it leaves there is split again
+ * (run_split_again()). (Where costs are unlike at random, the error of
+ * the chunks so far says little of that of parts to come: on exponential
+ * costs, chunks 3.4 % off were followed by parts 8 % off, and this thread
+ * waited for the worker.) */
+#define LAST_SPLIT_MAX_OPEN_ERROR 0.05
+
+/* ... at most this many times: each costs a chunk. */
+#define LAST_SPLIT_MAX_AGAIN 3
+
+/* Sets @held[i], for each worker, to what it still has to do before its
+ * part of a last split: what it holds, and what a chunk costs it besides
+ * its items (reading it, calling the work function, answering: the mean
+ * of what the workers reported for the plan's chunks) for each chunk it
+ * holds, the one it runs too (most of that cost comes after the items),
+ * and for its last one; and @held[n] to that cost for the calling
+ * thread's last chunk, as it measured it on its chunks (a round trip's
+ * time until it has). FALSE unless every worker is ready, and at work for
+ * the plan: none is starting, and none is kept idle beyond the plan's
+ * number. */
+static gboolean
+run_split_held (Run    *run,
+                double *held)
 {
   guint n = run->workers->len;
-  guint64 unassigned = run_main_left (run), filler = run_filler_left (run);
-  double *held = g_newa (double, n + 1);
-  double *sorted = g_newa (double, n + 1);
-  double boundary, worker_boundary, rate = 0.0, filler_rate = 0.0, work;
-  double sum = 0.0, end = 0.0;
+  double boundary, worker_boundary;
   gint64 now = amor_clock_now_ns ();
 
-  /* (What a chunk costs a worker besides its items is known once one of
-   * them has answered a chunk of the plan.) */
-  if (unassigned + filler == 0 || run->n_chunks_checked < LAST_SPLIT_MIN_CHECKED ||
-      (n > 0 && run->worker_overhead_n == 0) ||
-      !g_queue_is_empty (&run->retry) || run_count_workers (run, WORKER_SPAWNING) > 0)
-    return 0;
-  if (unassigned > 0)
-    rate = amor_profile_estimate (run->profile, run->next, run->n_items);
-  if (filler > 0)
-    filler_rate = amor_profile_estimate (run->profile, run->filler_next, run->filler_end);
-  if ((unassigned > 0 && rate <= 0.0) || (filler > 0 && filler_rate <= 0.0))
-    return 0;
-  if (amor_profile_get_max (run->profile, run->next, run->n_items) >
-      LAST_SPLIT_MAX_SURPRISE * amor_profile_get_max (run->profile, 0, run->next))
-    return 0;
-  work = (double) unassigned * rate + (double) filler * filler_rate;
-
-  /* What each of them still has to do before its part: a worker, what it
-   * holds, and what a chunk costs it besides its items (reading it,
-   * calling the work function, answering: the mean of what the workers
-   * reported for the plan's chunks) for each chunk it holds, the one it
-   * runs too (most of that cost comes after the items), and for its last
-   * one; this thread, that cost for its last chunk, as it measured it on
-   * its chunks (a round trip's time until it has). Every worker is ready,
-   * and at work for the plan: none is starting, and none is kept idle
-   * beyond the plan's number. */
   boundary = run->self->dispatch_cost > 0.0 ? run->self->dispatch_cost
                                             : LOCAL_DEFAULT_DISPATCH_COST;
   worker_boundary = run_worker_overhead (run, 0.0);
@@ -955,17 +966,27 @@ run_last_split (Run *run)
       Worker *worker = g_ptr_array_index (run->workers, i);
 
       if (!worker_is_ready (worker))
-        return 0;
+        return FALSE;
       held[i] = run_worker_held_time (run, worker, now) +
                 worker_boundary * (double) (worker->inflight.length + 1);
     }
   if (n != run_remote_workers (run))
-    return 0;
+    return FALSE;
   held[n] = run_local_overhead (run, boundary);
+  return TRUE;
+}
 
-  /* The time from now that sees all done: the work left, shared by this
-   * thread and the workers that are done before then, over and above
-   * what they have to do first. */
+/* The time from now that sees @work done, shared by the calling thread
+ * and the @n workers that are done before then, over and above what they
+ * have to do first (@held, as run_split_held() gives it). */
+static double
+run_split_end (const double *held,
+               guint         n,
+               double        work)
+{
+  double *sorted = g_newa (double, n + 1);
+  double sum = 0.0, end = 0.0;
+
   memcpy (sorted, held, (n + 1) * sizeof (double));
   sort_few (sorted, n + 1);
   for (guint i = 0; i <= n; i++)
@@ -975,7 +996,72 @@ run_last_split (Run *run)
       if (i == n || sorted[i + 1] >= end)
         break;
     }
-  if (end > LAST_SPLIT_MAX_TIME || end * run->chunk_error > LAST_SPLIT_MAX_ERROR)
+  return end;
+}
+
+/* How far short of @end (from now, as run_split_end() gives it) the
+ * workers' parts of a last split should be, in seconds: 0 when the
+ * estimates have proved good enough for the parts to end together;
+ * otherwise, while they err by no more than LAST_SPLIT_MAX_OPEN_ERROR and
+ * the profile goes by the place in the input, the error over that time,
+ * so that the workers are likely to be done first and the calling thread,
+ * at its deadline, splits what it has left (run->split_open); else -1:
+ * not yet. */
+static double
+run_split_margin (Run    *run,
+                  double  end)
+{
+  if (end * run->chunk_error <= LAST_SPLIT_MAX_ERROR)
+    return 0.0;
+  if (run->chunk_error > LAST_SPLIT_MAX_OPEN_ERROR ||
+      !amor_profile_follows_place (run->profile) ||
+      run->n_splits_again >= LAST_SPLIT_MAX_AGAIN)
+    return -1.0;
+  return end * run->chunk_error;
+}
+
+/* In run_help_cb(): ends the map in one last chunk for each, if the
+ * profile's estimates have proved good enough, rather than in chunks that
+ * halve down to single items — a few hundred microseconds each where the
+ * work is in Python or JavaScript, and as many more for the calling thread
+ * (run_within_held()). The items left are split so that the workers and
+ * the calling thread are likely to be done together, each worker's part
+ * following what it still holds, and are sent to them at once. Where the
+ * estimates err too much for the parts to end together, but not far
+ * (run_split_margin()), the workers' parts are made shorter, and this
+ * thread's part keeps a deadline. Returns how many items are the calling
+ * thread's last chunk, or 0 when it is not time for the last split. */
+static guint64
+run_last_split (Run *run)
+{
+  guint n = run->workers->len;
+  guint64 unassigned = run_main_left (run), filler = run_filler_left (run);
+  double *held = g_newa (double, n + 1);
+  double rate = 0.0, filler_rate = 0.0, work, end, margin;
+
+  /* (What a chunk costs a worker besides its items is known once one of
+   * them has answered a chunk of the plan.) */
+  if (unassigned + filler == 0 || run->n_chunks_checked < LAST_SPLIT_MIN_CHECKED ||
+      (n > 0 && run->worker_overhead_n == 0) ||
+      !g_queue_is_empty (&run->retry) || run_count_workers (run, WORKER_SPAWNING) > 0)
+    return 0;
+  if (unassigned > 0)
+    rate = run_main_work (run) / (double) unassigned;
+  if (filler > 0)
+    filler_rate = amor_profile_estimate (run->profile, run->filler_next, run->filler_end);
+  if ((unassigned > 0 && rate <= 0.0) || (filler > 0 && filler_rate <= 0.0))
+    return 0;
+  if (amor_profile_get_max (run->profile, run->next, run->n_items) >
+      LAST_SPLIT_MAX_SURPRISE * amor_profile_get_max (run->profile, 0, run->next))
+    return 0;
+  work = (double) unassigned * rate + (double) filler * filler_rate;
+
+  /* What each of them still has to do before its part, and the time
+   * from now that sees all done. */
+  if (!run_split_held (run, held))
+    return 0;
+  end = run_split_end (held, n, work);
+  if (end > LAST_SPLIT_MAX_TIME || (margin = run_split_margin (run, end)) < 0.0)
     return 0;
 
   /* Each worker's part, in items (the sampled ones among them left out
@@ -989,7 +1075,7 @@ run_last_split (Run *run)
 
     for (guint i = 0; i < n; i++)
       {
-        double share = end - held[i];
+        double share = end - held[i] - margin;
 
         parts[i] = fills[i] = 0;
         if (share > 0.0 && left > 0)
@@ -1008,9 +1094,10 @@ run_last_split (Run *run)
       }
 
     g_debug ("process pool: last split of %" G_GUINT64_FORMAT " items and %" G_GUINT64_FORMAT
-             " of the filler (about %.1f ms), to end in about %.1f ms (estimates %.1f %% off), %"
-             G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT " of them here", unassigned, filler,
-             work * 1e3, end * 1e3, run->chunk_error * 1e2, left, fill_left);
+             " of the filler (about %.1f ms), to end in about %.1f ms (estimates %.1f %% off, "
+             "workers %.1f ms short), %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT
+             " of them here", unassigned, filler, work * 1e3, end * 1e3, run->chunk_error * 1e2,
+             margin * 1e3, left, fill_left);
     for (guint i = 0; i < n; i++)
       {
         Chunk *chunk = parts[i] + fills[i] > 0 ? run_cut (run, parts[i], fills[i]) : NULL;
@@ -1021,6 +1108,7 @@ run_last_split (Run *run)
   }
   if (run->phase != PHASE_RUNNING)
     return 0;
+  run->split_open = margin > 0.0;
   return run_unassigned (run);
 }
 
@@ -1498,20 +1586,102 @@ run_local_deadline (Run *run)
   return amor_clock_now_ns () + (gint64) (MAX (held - margin, 0.0) * 1e9);
 }
 
-/* The items of @chunk from the @n_run-th on, those the calling thread did
- * not run before its deadline, as a chunk of their own. */
+/* The @n items of @chunk from its @from-th on, as a chunk of their own. */
 static Chunk *
-run_chunk_rest (Run   *run,
+run_chunk_part (Run   *run,
                 Chunk *chunk,
-                gsize  n_run)
+                gsize  from,
+                gsize  n)
 {
-  Chunk *rest = g_new0 (Chunk, 1);
+  Chunk *part = g_new0 (Chunk, 1);
 
-  rest->n = chunk->n - n_run;
-  rest->indices = g_memdup2 (chunk->indices + n_run, rest->n * sizeof (guint64));
-  rest->filler_from = chunk->filler_from > n_run ? chunk->filler_from - n_run : 0;
-  rest->estimate = run_chunk_estimate (run, rest, run_estimate_items);
-  return rest;
+  part->n = n;
+  part->indices = g_memdup2 (chunk->indices + from, n * sizeof (guint64));
+  if (chunk->filler_from > from && chunk->filler_from < from + n)
+    part->filler_from = chunk->filler_from - from;
+  part->estimate = run_chunk_estimate (run, part, run_estimate_items);
+  part->by_place = amor_profile_follows_place (run->profile);
+  return part;
+}
+
+/* How many of the last items of @chunk before its @end-th take about
+ * @seconds, by the profile's estimate of each (at most @most). */
+static gsize
+run_chunk_items_lasting (Run    *run,
+                         Chunk  *chunk,
+                         gsize   end,
+                         double  seconds,
+                         gsize   most)
+{
+  double sum = 0.0;
+  gsize count = 0;
+
+  while (count < most && sum < seconds)
+    {
+      guint64 index = chunk->indices[end - count - 1];
+      double each = run_estimate_items (run, index, index + 1, 1);
+
+      /* The count whose estimate comes nearest. */
+      if (sum + each - seconds > seconds - sum)
+        break;
+      sum += each;
+      count++;
+    }
+  return count;
+}
+
+/* In run_help_cb(), before the calling thread goes on with what its part
+ * of an open last split (run->split_open) left at its deadline
+ * (run->resume): the workers are about done, so that part is split again
+ * as the items left were (run_last_split()), the workers' parts from its
+ * end (where the filler is, or else the items furthest from this
+ * thread's), and the rest stays this thread's, with a deadline again
+ * while the estimates err too much. */
+static void
+run_split_again (Run *run)
+{
+  Chunk *rest = run->resume;
+  guint n = run->workers->len;
+  double *held = g_newa (double, n + 1);
+  gsize end = rest->n;
+  double until, margin;
+
+  run->split_open = FALSE;
+  if (!run_split_held (run, held))
+    return;
+  until = run_split_end (held, n, run_chunk_cost (run, rest));
+  run->n_splits_again++;
+  if ((margin = run_split_margin (run, until)) < 0.0)
+    margin = 0.0;
+
+  /* (This thread keeps one item at least: it is here to run it.) */
+  for (guint i = 0; i < n && end > 1; i++)
+    {
+      Worker *worker = g_ptr_array_index (run->workers, i);
+      double share = until - held[i] - margin;
+      gsize count;
+
+      if (share <= 0.0)
+        continue;
+      count = run_chunk_items_lasting (run, rest, end, share,
+                                       MIN (end - 1, run_chunk_cap (run, worker)));
+      if (count == 0)
+        continue;
+      g_debug ("process pool: the calling thread's part split again: %" G_GSIZE_FORMAT
+               " of its %" G_GSIZE_FORMAT " items left to worker %u (about %.1f ms to go, "
+               "workers %.1f ms short)", count, rest->n, worker->id, until * 1e3,
+               margin * 1e3);
+      run->split_open = margin > 0.0;
+      end -= count;
+      /* (Failing, it fails the map.) */
+      if (!run_send (run, worker, run_chunk_part (run, rest, end, count)))
+        break;
+    }
+  if (end < rest->n)
+    {
+      run->resume = run_chunk_part (run, rest, 0, end);
+      chunk_free (rest);
+    }
 }
 
 /* While a worker starts, the calling thread's chunks take about this long:
@@ -1543,12 +1713,14 @@ run_help_cb (gpointer user_data)
     return G_SOURCE_REMOVE;
   /* What this thread's last chunk left at its deadline comes first. */
   last = run->resume != NULL ? 0 : run_last_split (run);
+  if (run->resume != NULL && run->split_open)
+    run_split_again (run);
+  if (run->phase != PHASE_RUNNING)
+    return G_SOURCE_REMOVE;
   if (run->resume != NULL)
     chunk = g_steal_pointer (&run->resume);
   else if (last > 0)
     chunk = run_cut_chunk (run, last);
-  else if (run->phase != PHASE_RUNNING)
-    return G_SOURCE_REMOVE;
   else
     {
       size = MAX (run_chunk_items (run), run_opening_items (run, run_unassigned (run)));
@@ -1567,19 +1739,21 @@ run_help_cb (gpointer user_data)
   g_debug ("process pool: the calling thread runs %" G_GSIZE_FORMAT " items from %"
            G_GUINT64_FORMAT, chunk->n, chunk->indices[0]);
   /* The last split's chunk, or the last of all, has no deadline: no
-   * worker is to get another. */
-  deadline_ns = last == 0 && run_unassigned (run) > 0 ? run_local_deadline (run) : 0;
+   * worker is to get another; unless the split is open. */
+  deadline_ns = run->split_open || (last == 0 && run_unassigned (run) > 0)
+                ? run_local_deadline (run) : 0;
   ok = run_local (run, chunk->indices, chunk->n, FALSE, deadline_ns, &n_run, &seconds, &error);
   if (ok && n_run < chunk->n)
     {
       /* Items far dearer than estimated: the error counts, in the items
        * run, and the rest waits for this thread's next turn. */
-      Chunk part = { .estimate = chunk->estimate * (double) n_run / (double) chunk->n };
+      Chunk part = { .estimate = chunk->estimate * (double) n_run / (double) chunk->n,
+                     .by_place = chunk->by_place };
 
       g_debug ("process pool: the calling thread stopped at its deadline, %" G_GSIZE_FORMAT
                " items of %" G_GSIZE_FORMAT " run", n_run, chunk->n);
       run_check_estimate (run, &part, seconds);
-      run->resume = run_chunk_rest (run, chunk, n_run);
+      run->resume = run_chunk_part (run, chunk, n_run, chunk->n - n_run);
     }
   else if (ok)
     run_check_estimate (run, chunk, seconds);

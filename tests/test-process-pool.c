@@ -1446,8 +1446,14 @@ typedef struct
                               /* (amor_worker_get_time_left()) stop after */
                               /* their first item */
   guint    here_stopped;      /* ... how many did */
+  gboolean here_on_time;      /* this process's chunks stop before an item */
+                              /* once their deadline is past */
   gint64   here_first_ns;     /* if set: what the first item of each chunk */
                               /* this process runs reports, in ns (cold) */
+  double   here_factor;       /* if set: items run here cost that many */
+                              /* times more (by cost or later_s) */
+  gboolean sleep_cost;        /* items sleep what they cost (instead of */
+                              /* item_us) */
 } ForkSpawn;
 
 typedef struct
@@ -1722,6 +1728,16 @@ fork_timed_chunk (GVariant  *items,
       gint64 t0 = g_get_monotonic_time ();
       guint64 index;
 
+      if (here && spawn->here_on_time && i > 0 && amor_worker_get_time_left () <= 0.0)
+        {
+          for (gsize j = i; j < n; j++)
+            ns[j] = 0;
+          n_run = i;
+          call.n = i;
+          spawn->here_stopped++;
+          break;
+        }
+
       g_variant_get_child (items, i, "t", &index);
       call.min = MIN (call.min, index);
       call.max = MAX (call.max, index);
@@ -1732,7 +1748,9 @@ fork_timed_chunk (GVariant  *items,
           double cost = spawn->cost != NULL ? spawn->cost (index)
                       : index < 1000 ? 2e-3 : spawn->later_s;
 
-          g_usleep (spawn->item_us);
+          if (here && spawn->here_factor > 0.0)
+            cost *= spawn->here_factor;
+          g_usleep (spawn->sleep_cost ? (gulong) (cost * 1e6) : spawn->item_us);
           ns[i] = here && i == 0 && spawn->here_first_ns > 0 ? spawn->here_first_ns
                                                             : (gint64) (cost * 1e9);
           continue;
@@ -1766,12 +1784,17 @@ fork_timed_chunk (GVariant  *items,
   if (n_run < n)
     {
       /* Stopped: the results of the items run, a duration for each. */
-      g_autoptr(GVariant) first = g_variant_get_child_value (items, 0);
-      g_autoptr(GVariant) result = fork_square (first, user_data, error);
-      guint64 value = g_variant_get_uint64 (result);
+      g_autofree guint64 *values = g_new (guint64, n_run);
 
-      results = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, &value, 1,
-                                                               sizeof (guint64)));
+      for (gsize i = 0; i < n_run; i++)
+        {
+          g_autoptr(GVariant) item = g_variant_get_child_value (items, i);
+          g_autoptr(GVariant) result = fork_square (item, user_data, error);
+
+          values[i] = g_variant_get_uint64 (result);
+        }
+      results = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, values,
+                                                               n_run, sizeof (guint64)));
     }
   else
     results = g_variant_ref_sink (fork_square_chunk (items, user_data, error));
@@ -2317,6 +2340,51 @@ out:
   close (spawn.log_fd);
 }
 
+/* What an item of test_local_func_split_again() costs: falling along
+ * the input, from 2.1 to 0.1 ms. */
+static double
+falling_ms_cost (guint64 index)
+{
+  return 0.1e-3 + 2e-3 * (1.0 - (double) index / 1000.0);
+}
+
+/* Where the cost follows the place in the input, and the estimates err a
+ * little, the last split comes early, and the calling process's part of
+ * it keeps a deadline: the worker is to be done first, and what this
+ * process has left at its deadline is split again, the worker's share
+ * from the end of it. Here the items sleep what they cost (and report
+ * just that; in the calling process, 2 % more, so that the estimates,
+ * made of both, err by about 1 %), and this process's chunks stop before
+ * an item once their deadline is past: the last items of the input, which
+ * this process's part of a last split ends with, go to the worker
+ * (without the split again, this process runs them), and every item
+ * still runs once, with the right result. */
+static void
+test_local_func_split_again (Fixture       *f,
+                             gconstpointer  data)
+{
+  const guint64 n = 1000;
+  ForkSpawn spawn = { 0 };
+  g_autoptr(AmorProcessPool) pool = NULL;
+  g_autoptr(GArray) calls = g_array_new (FALSE, FALSE, sizeof (Call));
+  g_autofree int *pid_of = g_new0 (int, n);
+  g_autofree guint *counts = NULL;
+
+  pool = make_even_local_pool (f, &spawn, calls);
+  spawn.cost = falling_ms_cost;
+  spawn.sleep_cost = TRUE;
+  spawn.here_factor = 1.02;
+  spawn.here_on_time = TRUE;
+  map_each_once (pool, n, f->log);
+  g_assert_true (amor_result_is_parallel (amor_process_pool_get_result (pool)));
+  g_test_message ("the calling process stopped %u chunks at their deadline", spawn.here_stopped);
+
+  counts = read_log_full (f->log, n, NULL, pid_of);
+  g_assert_cmpuint (counts[n - 1], ==, 1);
+  g_assert_cmpint (pid_of[n - 1], !=, getpid ());
+  close (spawn.log_fd);
+}
+
 /* A local function that stops before an item once its deadline is past
  * (amor_worker_get_time_left()) returns the results of the items it ran
  * and a duration for every item: the pool runs the others later. Here the
@@ -2828,6 +2896,7 @@ main (int   argc,
   g_test_add ("/process-pool/local-func/last-split-workers", Fixture, NULL, fixture_setup, test_local_func_last_split_workers, fixture_teardown);
   g_test_add ("/process-pool/local-func/last-split-overhead", Fixture, NULL, fixture_setup, test_local_func_last_split_overhead, fixture_teardown);
   g_test_add ("/process-pool/local-func/deadline", Fixture, NULL, fixture_setup, test_local_func_deadline, fixture_teardown);
+  g_test_add ("/process-pool/local-func/split-again", Fixture, NULL, fixture_setup, test_local_func_split_again, fixture_teardown);
   g_test_add ("/process-pool/local-func/probe", Fixture, NULL, fixture_setup, test_local_func_probe, fixture_teardown);
   g_test_add ("/process-pool/local-func/measured-dispatch", Fixture, NULL, fixture_setup, test_local_func_measured_dispatch, fixture_teardown);
   g_test_add ("/process-pool/local-func/filler", Fixture, NULL, fixture_setup, test_local_func_filler, fixture_teardown);
