@@ -940,6 +940,13 @@ run_items_lasting (Run     *run,
 /* ... at most this many times: each costs a chunk. */
 #define LAST_SPLIT_MAX_AGAIN 3
 
+/* ... and only while the items after the last one timed are at most this
+ * share of those left: past it the profile carries on what it knows, and
+ * its error is not that of the chunks. (With four samples, all in the
+ * first 36 % of a falling cost, the last third of the input was priced
+ * 65 % too dear, and the worker worked 35 ms alone.) */
+#define LAST_SPLIT_MAX_UNTIMED 0.125
+
 /* Sets @held[i], for each worker, to what it still has to do before its
  * part of a last split: what it holds, and what a chunk costs it besides
  * its items (reading it, calling the work function, answering: the mean
@@ -1002,18 +1009,20 @@ run_split_end (const double *held,
 /* How far short of @end (from now, as run_split_end() gives it) the
  * workers' parts of a last split should be, in seconds: 0 when the
  * estimates have proved good enough for the parts to end together;
- * otherwise, while they err by no more than LAST_SPLIT_MAX_OPEN_ERROR and
- * the profile goes by the place in the input, the error over that time,
- * so that the workers are likely to be done first and the calling thread,
- * at its deadline, splits what it has left (run->split_open); else -1:
- * not yet. */
+ * otherwise, where the split @may_open (few items are left past the last
+ * one timed), while the estimates err by no more than
+ * LAST_SPLIT_MAX_OPEN_ERROR and the profile goes by the place in the
+ * input, the error over that time, so that the workers are likely to be
+ * done first and the calling thread, at its deadline, splits what it has
+ * left (run->split_open); else -1: not yet. */
 static double
-run_split_margin (Run    *run,
-                  double  end)
+run_split_margin (Run      *run,
+                  double    end,
+                  gboolean  may_open)
 {
   if (end * run->chunk_error <= LAST_SPLIT_MAX_ERROR)
     return 0.0;
-  if (run->chunk_error > LAST_SPLIT_MAX_OPEN_ERROR ||
+  if (!may_open || run->chunk_error > LAST_SPLIT_MAX_OPEN_ERROR ||
       !amor_profile_follows_place (run->profile) ||
       run->n_splits_again >= LAST_SPLIT_MAX_AGAIN)
     return -1.0;
@@ -1035,7 +1044,7 @@ static guint64
 run_last_split (Run *run)
 {
   guint n = run->workers->len;
-  guint64 unassigned = run_main_left (run), filler = run_filler_left (run);
+  guint64 unassigned = run_main_left (run), filler = run_filler_left (run), untimed;
   double *held = g_newa (double, n + 1);
   double rate = 0.0, filler_rate = 0.0, work, end, margin;
 
@@ -1061,7 +1070,10 @@ run_last_split (Run *run)
   if (!run_split_held (run, held))
     return 0;
   end = run_split_end (held, n, work);
-  if (end > LAST_SPLIT_MAX_TIME || (margin = run_split_margin (run, end)) < 0.0)
+  untimed = run->n_items - MIN (amor_profile_get_timed_end (run->profile), run->n_items);
+  if (end > LAST_SPLIT_MAX_TIME ||
+      (margin = run_split_margin (run, end, (double) untimed <= LAST_SPLIT_MAX_UNTIMED *
+                                                              (double) (unassigned + filler))) < 0.0)
     return 0;
 
   /* Each worker's part, in items (the sampled ones among them left out
@@ -1651,7 +1663,7 @@ run_split_again (Run *run)
     return;
   until = run_split_end (held, n, run_chunk_cost (run, rest));
   run->n_splits_again++;
-  if ((margin = run_split_margin (run, until)) < 0.0)
+  if ((margin = run_split_margin (run, until, TRUE)) < 0.0)
     margin = 0.0;
 
   /* (This thread keeps one item at least: it is here to run it.) */

@@ -28,6 +28,7 @@ gboolean     amor_profile_follows_place (AmorProfile *profile);
 double       amor_profile_estimate    (AmorProfile *profile,
                                        guint64      first,
                                        guint64      end);
+guint64      amor_profile_get_timed_end (AmorProfile *profile);
 double       amor_profile_get_max     (AmorProfile *profile,
                                        guint64      first,
                                        guint64      end);

@@ -227,6 +227,20 @@ profile_bucket_start (AmorProfile *profile,
   return (bucket * profile->n_items + profile->n_buckets - 1) / profile->n_buckets;
 }
 
+/* The end of the last bucket with an item timed: the items from there on
+ * are estimated past all that is known of the cost (0 before any item is
+ * timed). */
+guint64
+amor_profile_get_timed_end (AmorProfile *profile)
+{
+  g_return_val_if_fail (profile != NULL, 0);
+
+  for (guint b = profile->n_buckets; b-- > 0;)
+    if (profile->count[b] > 0)
+      return profile_bucket_start (profile, b + 1);
+  return 0;
+}
+
 /* The longest an item timed in the buckets that [@first, @end) touches
  * took, in seconds, or 0 when none is timed there. (Items just outside
  * the range, in the same buckets, count too.) */

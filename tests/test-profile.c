@@ -40,6 +40,7 @@ test_profile_empty (void)
   g_assert_cmpfloat (amor_profile_get_trend (profile), ==, 0.0);
   g_assert_false (amor_profile_knows_trend (profile));
   g_assert_cmpfloat (amor_profile_estimate (profile, 0, N), ==, 0.0);
+  g_assert_cmpuint (amor_profile_get_timed_end (profile), ==, 0);
 
   /* A negative or NaN duration counts as none. */
   amor_profile_add (profile, 3, -1.0);
@@ -93,6 +94,9 @@ test_profile_sparse_ahead (void)
     amor_profile_add (step, i, i < N / 2 ? 0.2 * MS : 2 * MS);
 
   g_assert_cmpfloat (amor_profile_get_trend (falling), >, 0.95);
+  /* What is known ends with the bucket of the last sample (of 4 items). */
+  g_assert_cmpuint (amor_profile_get_timed_end (falling), >, 928);
+  g_assert_cmpuint (amor_profile_get_timed_end (falling), <=, 932);
   ahead = amor_profile_estimate (falling, 600, N);
   g_test_message ("600 to 1000: %.4f ms, against %.4f ms", ahead / MS,
                   linear_down_mean (600, N) / MS);
