@@ -66,6 +66,19 @@ profile_bucket (AmorProfile *profile,
   return (guint) (index * profile->n_buckets / profile->n_items);
 }
 
+/* The next timed bucket from @b on, stepping by @step (+1 or -1), or
+ * n_buckets for none. */
+static guint
+profile_next_timed (AmorProfile *profile,
+                    guint        b,
+                    int          step)
+{
+  for (gint64 k = b; k >= 0 && k < profile->n_buckets; k += step)
+    if (profile->count[k] > 0)
+      return (guint) k;
+  return profile->n_buckets;
+}
+
 /* Item @index took @seconds. */
 void
 amor_profile_add (AmorProfile *profile,
@@ -233,12 +246,12 @@ profile_bucket_start (AmorProfile *profile,
 guint64
 amor_profile_get_timed_end (AmorProfile *profile)
 {
+  guint last;
+
   g_return_val_if_fail (profile != NULL, 0);
 
-  for (guint b = profile->n_buckets; b-- > 0;)
-    if (profile->count[b] > 0)
-      return profile_bucket_start (profile, b + 1);
-  return 0;
+  last = profile_next_timed (profile, profile->n_buckets - 1, -1);
+  return last < profile->n_buckets ? profile_bucket_start (profile, last + 1) : 0;
 }
 
 /* The longest an item timed in the buckets that [@first, @end) touches
@@ -274,19 +287,6 @@ profile_bucket_mean (AmorProfile *profile,
 /* Two slopes agree when they differ by no more than this share of the
  * steeper. */
 #define PROFILE_LINE_SLACK 0.5
-
-/* The next timed bucket from @b on, stepping by @step (+1 or -1), or
- * n_buckets for none. */
-static guint
-profile_next_timed (AmorProfile *profile,
-                    guint        b,
-                    int          step)
-{
-  for (gint64 k = b; k >= 0 && k < profile->n_buckets; k += step)
-    if (profile->count[k] > 0)
-      return (guint) k;
-  return profile->n_buckets;
-}
 
 /* What an item of bucket @b, beyond the timed bucket @edge at one end of
  * those timed, is likely to take: the mean of @edge, or, where the cost
@@ -368,13 +368,7 @@ amor_profile_estimate (AmorProfile *profile,
   lo = profile_bucket (profile, first);
   hi = profile_bucket (profile, end - 1);
   /* The nearest timed buckets at or before @lo, and after it. */
-  before = profile->n_buckets;
-  for (guint b = lo + 1; b-- > 0;)
-    if (profile->count[b] > 0)
-      {
-        before = b;
-        break;
-      }
+  before = profile_next_timed (profile, lo, -1);
   after = lo;
   for (guint b = lo; b <= hi; b++)
     {
@@ -390,8 +384,7 @@ amor_profile_estimate (AmorProfile *profile,
       else
         {
           if (after <= b)
-            for (after = b + 1; after < profile->n_buckets && profile->count[after] == 0; after++)
-              ;
+            after = profile_next_timed (profile, b + 1, 1);
           each = profile_between (profile, b, before, after);
         }
       sum += (double) (to - from) * each;
