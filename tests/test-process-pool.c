@@ -1488,13 +1488,14 @@ fork_square (GVariant  *item,
   return g_variant_new_uint64 (value_of (v));
 }
 
-/* The same work, a chunk at a time: the local function. */
+/* The same work on the first @n items of a chunk, their results as an
+ * "at". */
 static GVariant *
-fork_square_chunk (GVariant  *items,
+fork_square_first (GVariant  *items,
+                   gsize      n,
                    gpointer   user_data,
                    GError   **error)
 {
-  gsize n = g_variant_n_children (items);
   g_autofree guint64 *values = g_new (guint64, MAX (n, 1));
 
   g_assert_cmpstr (g_variant_get_type_string (items), ==, "at");
@@ -1506,6 +1507,15 @@ fork_square_chunk (GVariant  *items,
       values[i] = g_variant_get_uint64 (result);
     }
   return g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, values, n, sizeof (guint64));
+}
+
+/* The same work, a chunk at a time: the local function. */
+static GVariant *
+fork_square_chunk (GVariant  *items,
+                   gpointer   user_data,
+                   GError   **error)
+{
+  return fork_square_first (items, g_variant_n_children (items), user_data, error);
 }
 
 static GPid
@@ -1789,23 +1799,8 @@ fork_timed_chunk (GVariant  *items,
 
       g_assert_cmpint (write (spawn->chunk_fd, line, strlen (line)), ==, (gssize) strlen (line));
     }
-  if (n_run < n)
-    {
-      /* Stopped: the results of the items run, a duration for each. */
-      g_autofree guint64 *values = g_new (guint64, n_run);
-
-      for (gsize i = 0; i < n_run; i++)
-        {
-          g_autoptr(GVariant) item = g_variant_get_child_value (items, i);
-          g_autoptr(GVariant) result = fork_square (item, user_data, error);
-
-          values[i] = g_variant_get_uint64 (result);
-        }
-      results = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, values,
-                                                               n_run, sizeof (guint64)));
-    }
-  else
-    results = g_variant_ref_sink (fork_square_chunk (items, user_data, error));
+  /* Stopped, the results of the items run (a duration for each). */
+  results = g_variant_ref_sink (fork_square_first (items, n_run, user_data, error));
   return g_variant_new ("(@at@ax)", results,
                         g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, ns, n, sizeof (gint64)));
 }
